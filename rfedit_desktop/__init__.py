@@ -1,0 +1,9 @@
+"""rfedit: a desktop image editor with RF-Inversion edits on FLUX.1.
+
+Layers (imports point down only):
+    ui/ -> jobs/ -> engine/ -> flow/
+    ui/ -> document/
+`document/` never imports torch; `engine/` and `flow/` never import Qt.
+"""
+
+__version__ = "0.1.0"
