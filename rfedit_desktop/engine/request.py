@@ -7,21 +7,16 @@ No torch here: the GUI builds requests on its own thread before torch is importe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import Cancelled, EditError  # noqa: F401  (re-exported)
+
 Method = Literal["rf-inversion", "sdedit", "ode", "stochastic"]
 METHODS: tuple[str, ...] = ("rf-inversion", "sdedit", "ode", "stochastic")
-
-
-class EditError(Exception):
-    """An error the user can act on (bad parameter, bad image, missing model); never a bug."""
-
-
-class Cancelled(Exception):
-    """The user cancelled the job; nothing was produced."""
 
 
 @dataclass
