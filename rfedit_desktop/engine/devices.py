@@ -1,0 +1,126 @@
+"""Device, dtype and memory policy: the choices that decide whether Flux fits and runs at all.
+
+CUDA runs in bf16 where the card supports it (fp16 otherwise); Apple MPS in bf16 only where
+this torch/macOS pair really computes in it (probed with a tiny op, since support varies by OS
+version), else fp16, else fp32; the CPU always in fp32. Memory modes trade speed for VRAM with
+diffusers' own offloading hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import EditError
+
+DEVICES: tuple[str, ...] = ("auto", "cuda", "mps", "cpu")
+MEMORY_MODES: tuple[str, ...] = ("none", "model-offload", "sequential-offload", "group-offload")
+
+#: Above this many pixels the VAE decodes in tiles (the full-size decoder activations of a
+#: 2-megapixel image already take several GiB).
+VAE_TILING_PIXELS = 1536 * 1536
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick_device(name: str = "auto"):
+    """`torch.device` for "auto" | "cuda" | "mps" | "cpu"; an EditError if the one asked is absent."""
+    import torch
+
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise EditError(f"Unknown device {name!r}; choose one of {', '.join(DEVICES)}.")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EditError(
+            "CUDA was requested but this torch build sees no CUDA GPU "
+            f"(torch {torch.__version__}). Use --device cpu or install a CUDA build of torch."
+        )
+    if name == "mps" and not _mps_available():
+        raise EditError("Apple MPS was requested but is not available on this machine/torch.")
+    return torch.device(name)
+
+
+def _dtype_works(device, dtype) -> bool:
+    """Run one small matmul and conv in `dtype` on `device`; False if the backend refuses."""
+    import torch
+
+    try:
+        a = torch.ones(4, 4, device=device, dtype=dtype)
+        b = (a @ a).sum()
+        x = torch.ones(1, 2, 4, 4, device=device, dtype=dtype)
+        w = torch.ones(2, 2, 3, 3, device=device, dtype=dtype)
+        c = torch.nn.functional.conv2d(x, w, padding=1).sum()
+        return bool(torch.isfinite(b + c).item()) and float(b.item()) == 64.0
+    except (RuntimeError, TypeError, NotImplementedError):
+        return False
+
+
+def pick_dtype(device, requested: str | None = None):
+    """The compute dtype for `device` (or the one named: "bf16", "fp16", "fp32")."""
+    import torch
+
+    names = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if requested:
+        if requested not in names:
+            raise EditError(f"Unknown dtype {requested!r}; choose bf16, fp16 or fp32.")
+        return names[requested]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        for dtype in (torch.bfloat16, torch.float16):
+            if _dtype_works(device, dtype):
+                return dtype
+        return torch.float32
+    return torch.float32
+
+
+def apply_memory_mode(pipe: Any, device, mode: str = "none") -> None:
+    """Place the pipeline on `device` with the chosen offloading scheme."""
+    import torch
+
+    if mode not in MEMORY_MODES:
+        raise EditError(f"Unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}.")
+    if mode == "none" or device.type == "cpu":
+        # Offloading to the CPU from the CPU is meaningless; everything simply lives there.
+        pipe.to(device)
+        return
+    if mode == "model-offload":
+        pipe.enable_model_cpu_offload(device=device)
+    elif mode == "sequential-offload":
+        pipe.enable_sequential_cpu_offload(device=device)
+    else:
+        pipe.enable_group_offload(
+            onload_device=device,
+            offload_device=torch.device("cpu"),
+            offload_type="leaf_level",
+            use_stream=device.type == "cuda",
+        )
+
+
+def execution_device(pipe: Any, device):
+    """Where inputs must go: offloaded pipelines compute on the accelerator, not on the CPU."""
+    try:
+        return pipe._execution_device
+    except Exception:  # noqa: BLE001  (older pipelines or no modules yet)
+        return device
+
+
+def configure_vae_tiling(pipe: Any, height: int, width: int) -> bool:
+    """Tile the VAE for large images (bounded memory), untiled otherwise (exact, faster)."""
+    vae = pipe.vae
+    large = height * width > VAE_TILING_PIXELS
+    if large and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+        return True
+    if hasattr(vae, "disable_tiling"):
+        vae.disable_tiling()
+    return False
