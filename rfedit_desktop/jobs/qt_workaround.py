@@ -1,0 +1,29 @@
+"""Work around a reference-count bug in PySide6 6.12.0 on CPython < 3.12.
+
+`SignalInstance.emit()` returns `True` without taking a reference, so every `.emit()` made from
+Python drops one reference to the `True` singleton. After a few thousand emits (one edit with
+previews makes dozens) CPython 3.11 deallocates `True` and aborts ("bool_dealloc"). CPython 3.12
+made the singletons immortal, which makes the bug harmless; here we do the same by hand, once,
+by giving both singletons a reference count no program can exhaust.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import sys
+
+_PINNED = False
+
+
+def pin_bool_singletons() -> None:
+    """Idempotent; a no-op where the interpreter already protects the singletons."""
+    global _PINNED
+    if _PINNED or sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
+        return
+    for singleton in (True, False):
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
+    _PINNED = True
+
+
+pin_bool_singletons()  # at import: jobs is imported before any worker signal is emitted

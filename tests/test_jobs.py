@@ -1,0 +1,249 @@
+"""The worker queue: order, cancel, errors that never kill the app, clean shutdown.
+
+A scripted backend stands in for the engine here so that the timing of cancels is exact; the
+real tiny engine is exercised through the same service in tests/test_jobs_engine.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from rfedit_desktop.errors import Cancelled, EditError
+from rfedit_desktop.jobs import EditService, ModelChoice, friendly_message
+from rfedit_desktop.jobs.errors import is_out_of_memory
+
+
+@dataclass
+class Step:
+    phase: str
+    step: int
+    total: int
+    preview: np.ndarray | None = None
+    message: str = ""
+
+
+class ScriptedBackend:
+    """Runs `steps` steps per job; a request may ask to fail, to block, or to run out of memory."""
+
+    def __init__(self) -> None:
+        self.loads: list[str] = []
+        self.ran: list[str] = []
+        self.released = 0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.step_started = threading.Event()
+        self.thread_names: set[str] = set()
+
+    def load(self, choice, progress):
+        self.thread_names.add(threading.current_thread().name)
+        progress(0.5, "half")
+        if choice.model == "missing":
+            raise EditError("Model folder 'missing' not found.")
+        self.loads.append(choice.model)
+        return {"model": choice.model}
+
+    def info(self, engine):
+        return {"model": engine["model"], "device": "cpu"}
+
+    def run_edit(self, engine, request, progress, cancel):
+        self.thread_names.add(threading.current_thread().name)
+        if request == "reject":
+            raise EditError("steps must be at least 1")
+        if request == "oom":
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
+        if request == "bug":
+            raise ZeroDivisionError("division by zero")
+        for i in range(1, 5):
+            self.step_started.set()
+            self.gate.wait(5)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            progress(Step("edit", i, 4, np.full((8, 8, 3), i * 10, np.uint8)))
+        self.ran.append(request)
+        return f"result:{request}"
+
+    run_generate = run_edit
+
+    def is_cached(self, engine, request):
+        return request in self.ran
+
+    def release(self):
+        self.released += 1
+
+
+class Recorder:
+    def __init__(self, service: EditService) -> None:
+        self.events: list[tuple] = []
+        for name in ("job_started", "result", "failed", "cancelled", "model_ready",
+                     "model_failed", "cache_state", "preview", "progress"):
+            getattr(service, name).connect(lambda *a, n=name: self.events.append((n, *a)))
+
+    def of(self, name: str) -> list[tuple]:
+        return [e[1:] for e in self.events if e[0] == name]
+
+
+@pytest.fixture
+def service(qtbot):
+    backend = ScriptedBackend()
+    svc = EditService(backend=backend, choice=ModelChoice("tiny"))
+    svc.backend = backend  # type: ignore[attr-defined]
+    yield svc
+    backend.gate.set()
+    assert svc.shutdown(5000)
+
+
+def wait_idle(qtbot, service: EditService) -> None:
+    qtbot.waitUntil(lambda: not service.is_busy(), timeout=5000)
+
+
+def test_jobs_run_in_order_on_the_worker_thread(qtbot, service) -> None:
+    rec = Recorder(service)
+    ids = [service.submit(name) for name in ("a", "b", "c")]
+    wait_idle(qtbot, service)
+    assert rec.of("result") == [(i, f"result:{n}") for i, n in zip(ids, "abc", strict=True)]
+    assert service.backend.ran == ["a", "b", "c"]
+    assert service.backend.loads == ["tiny"]  # loaded once, lazily, for the first job
+    assert threading.main_thread().name not in service.backend.thread_names
+    previews = [e for e in rec.of("preview") if e[0] == ids[0]]
+    assert previews and not previews[-1][1].isNull()
+    assert previews[-1][1].pixelColor(0, 0).red() == 40  # the last step's preview arrives
+
+
+def test_cancel_running_job_stops_it_and_the_next_job_runs(qtbot, service) -> None:
+    rec = Recorder(service)
+    service.backend.gate.clear()
+    first = service.submit("slow")
+    second = service.submit("next")
+    assert service.backend.step_started.wait(5)
+    assert service.cancel(first)
+    service.backend.gate.set()
+    wait_idle(qtbot, service)
+    assert rec.of("cancelled") == [(first,)]
+    assert rec.of("result") == [(second, "result:next")]
+    assert "slow" not in service.backend.ran
+
+
+def test_cancel_queued_job_is_reported_at_once_and_never_runs(qtbot, service) -> None:
+    rec = Recorder(service)
+    service.backend.gate.clear()
+    first = service.submit("a")
+    queued = service.submit("b")
+    assert service.cancel(queued)
+    assert rec.of("cancelled") == [(queued,)]  # synchronously, before the worker sees it
+    service.backend.gate.set()
+    wait_idle(qtbot, service)
+    assert service.backend.ran == ["a"]
+    assert rec.of("result") == [(first, "result:a")]
+    assert rec.of("cancelled") == [(queued,)]  # not reported twice
+
+
+def test_cancel_all(qtbot, service) -> None:
+    rec = Recorder(service)
+    service.backend.gate.clear()
+    ids = [service.submit(n) for n in ("a", "b", "c")]
+    assert service.backend.step_started.wait(5)
+    service.cancel_all()
+    service.backend.gate.set()
+    wait_idle(qtbot, service)
+    assert sorted(e[0] for e in rec.of("cancelled")) == ids
+    assert rec.of("result") == [] and service.backend.ran == []
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [("reject", "steps must be at least 1"), ("oom", "Out of memory"),
+     ("bug", "ZeroDivisionError")],
+)
+def test_errors_become_messages_and_the_next_job_succeeds(qtbot, service, request_,
+                                                          expected) -> None:
+    rec = Recorder(service)
+    bad = service.submit(request_)
+    good = service.submit("fine")
+    wait_idle(qtbot, service)
+    (failed,) = rec.of("failed")
+    assert failed[0] == bad and expected in failed[1]
+    assert rec.of("result") == [(good, "result:fine")]
+    if request_ == "oom":
+        assert service.backend.released >= 1  # caches emptied after out of memory
+
+
+def test_missing_model_reports_and_a_later_model_loads(qtbot, service) -> None:
+    rec = Recorder(service)
+    service.load_model(ModelChoice("missing"))
+    job = service.submit("x")
+    wait_idle(qtbot, service)
+    assert rec.of("model_failed") and "not found" in rec.of("model_failed")[0][0]
+    assert [e[0] for e in rec.of("failed")][-1] == job
+    assert service.model_info is None
+    service.load_model(ModelChoice("tiny"))
+    ok = service.submit("y")
+    wait_idle(qtbot, service)
+    assert rec.of("model_ready")[-1][0]["model"] == "tiny"
+    assert (ok, "result:y") in rec.of("result")
+
+
+def test_cache_query_answers_after_an_edit(qtbot, service) -> None:
+    rec = Recorder(service)
+    service.query_cache("k", "img")
+    qtbot.waitUntil(lambda: bool(rec.of("cache_state")), timeout=5000)
+    assert rec.of("cache_state") == [("k", False)]  # no engine yet: nothing cached, nothing loaded
+    assert service.backend.loads == []
+    service.submit("img", key="k")
+    wait_idle(qtbot, service)
+    qtbot.waitUntil(lambda: len(rec.of("cache_state")) == 2, timeout=5000)
+    assert rec.of("cache_state")[-1] == ("k", True)
+
+
+def test_shutdown_cancels_a_running_job(qtbot) -> None:
+    backend = ScriptedBackend()
+    svc = EditService(backend=backend, choice=ModelChoice("tiny"))
+    backend.gate.clear()
+    svc.submit("long")
+    assert backend.step_started.wait(5)
+    threading.Timer(0.05, backend.gate.set).start()
+    start = time.perf_counter()
+    assert svc.shutdown(5000)
+    assert time.perf_counter() - start < 5
+    assert backend.ran == []
+    with pytest.raises(RuntimeError):
+        svc.submit("after")
+
+
+def test_model_choice_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match="device"):
+        ModelChoice("demo", device="tpu")
+    with pytest.raises(ValueError, match="memory mode"):
+        ModelChoice("demo", memory_mode="magic")
+    with pytest.raises(ValueError):
+        ModelChoice("  ")
+    assert ModelChoice("/models/flux-dev/").label() == "flux-dev · auto"
+    assert ModelChoice("black-forest-labs/FLUX.1-dev").label().startswith("black-forest-labs/")
+
+
+def test_friendly_messages() -> None:
+    assert is_out_of_memory(RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    assert "Out of memory on the cuda" in friendly_message(MemoryError(), "cuda")
+    assert friendly_message(EditError("Prompt is empty.")) == "Prompt is empty."
+
+
+def test_many_emits_cannot_free_the_bool_singletons(qtbot) -> None:
+    """PySide6 6.12 drops a reference to True on every emit(); jobs pins the singletons."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        ping = Signal(int)
+
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for i in range(5000):
+        emitter.ping.emit(i)
+    assert sys.getrefcount(True) > 1_000_000 or sys.version_info >= (3, 12)
+    assert before - sys.getrefcount(True) <= 5000  # the count may fall, but far from zero
