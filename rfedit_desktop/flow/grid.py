@@ -1,0 +1,105 @@
+"""The sigma grid shared by inversion and editing (ALGORITHM.md §2).
+
+Inversion walks the grid upwards and editing walks the very same grid downwards; computing it
+once per request is the first condition for a faithful round trip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+BASE_SEQ_LEN = 256
+MAX_SEQ_LEN = 4096
+BASE_SHIFT = 0.5
+MAX_SHIFT = 1.15
+
+
+def flux_mu(image_seq_len: int) -> float:
+    """Flux's shift parameter, linear in the packed token count (256 -> 0.5, 4096 -> 1.15).
+
+    Not clamped outside that range, the same as diffusers' `calculate_shift`.
+    """
+    slope = (MAX_SHIFT - BASE_SHIFT) / (MAX_SEQ_LEN - BASE_SEQ_LEN)
+    return BASE_SHIFT + slope * (image_seq_len - BASE_SEQ_LEN)
+
+
+def flux_sigmas(
+    num_steps: int, image_seq_len: int | None = None, shift: bool = True
+) -> torch.Tensor:
+    """The descending grid `sigma_0 = 1 > ... > sigma_N = 0` as N+1 float32 values.
+
+    The base grid `linspace(1, 1/N, N)` is shifted by `e^mu / (e^mu + 1/sigma - 1)` with
+    `mu = flux_mu(image_seq_len)`; `image_seq_len=None` or `shift=False` (Schnell) leaves it
+    unshifted. Computed in float64 and rounded once, so it may differ from diffusers' float32
+    arithmetic by one ulp.
+    """
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
+    base = torch.linspace(1.0, 1.0 / num_steps, num_steps, dtype=torch.float64)
+    if shift and image_seq_len is not None:
+        if image_seq_len < 1:
+            raise ValueError(f"image_seq_len must be >= 1, got {image_seq_len!r}")
+        e = math.exp(flux_mu(image_seq_len))
+        base = e / (e + (1.0 / base - 1.0))
+    return torch.cat([base, base.new_zeros(1)]).to(torch.float32)
+
+
+def check_sigmas(sigmas: torch.Tensor) -> list[float]:
+    """Validate a grid and return it as python floats (what the velocity callable receives)."""
+    if not isinstance(sigmas, torch.Tensor):
+        sigmas = torch.as_tensor(sigmas, dtype=torch.float32)
+    if sigmas.ndim != 1 or sigmas.numel() < 2:
+        raise ValueError(
+            f"sigmas must be a 1-D tensor of at least 2 values (N+1 for N steps), "
+            f"got shape {tuple(sigmas.shape)}"
+        )
+    values = sigmas.detach().to("cpu", torch.float64)
+    if not torch.isfinite(values).all():
+        raise ValueError("sigmas must be finite")
+    if not (values[1:] < values[:-1]).all():
+        raise ValueError("sigmas must be strictly descending (sigma_0 = 1 > ... > sigma_N = 0)")
+    if values[0] > 1.0 or values[-1] != 0.0:
+        raise ValueError(
+            f"sigmas must lie in [0, 1] and end at 0, got first {values[0].item():.6g}, "
+            f"last {values[-1].item():.6g}"
+        )
+    return [float(v) for v in sigmas.detach().to("cpu").tolist()]
+
+
+def step_sizes(sigmas: torch.Tensor) -> list[float]:
+    """Delta_i = sigma_i - sigma_{i+1}, computed in the grid's own dtype (as diffusers does)."""
+    s = sigmas.detach().to("cpu")
+    return [float(d) for d in (s[:-1] - s[1:]).tolist()]
+
+
+def start_index(num_steps: int, strength: float) -> int:
+    """k0 = N - round(strength * N), rounding halves up, kept <= N - 1 so one step always runs.
+
+    strength = 1 is a full inversion to noise (k0 = 0); small strengths touch only the last,
+    low-noise steps.
+    """
+    check_strength(strength)
+    done = int(math.floor(strength * num_steps + 0.5))
+    return num_steps - max(1, min(num_steps, done))
+
+
+def check_strength(strength: float) -> None:
+    if not (isinstance(strength, (int, float)) and 0.0 < strength <= 1.0):
+        raise ValueError(f"strength must be in (0, 1], got {strength!r}")
+
+
+def nfe(kind: str, num_steps: int, strength: float = 1.0) -> int:
+    """Model evaluations a method costs on an N-step grid.
+
+    `invert`, `edit` and `sdedit` each cost N - k0; `sample` costs N; `round-trip` (invert then
+    edit, the full RF-Inversion) costs 2 (N - k0).
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps!r}")
+    k = num_steps - start_index(num_steps, strength)
+    table = {"invert": k, "edit": k, "sdedit": k, "sample": num_steps, "round-trip": 2 * k}
+    if kind not in table:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {sorted(table)}")
+    return table[kind]
