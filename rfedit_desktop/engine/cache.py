@@ -1,0 +1,347 @@
+"""Inversion cache: a repeated edit of the same image pays only for its editing steps.
+
+Two tiers: an LRU in memory bounded in bytes, and one safetensors file per key on disk bounded
+in bytes (least recently used by mtime goes first). A disk entry carries a checksum of its
+tensor bytes; anything that fails to load or verify is deleted and treated as a miss, because
+a cache must never turn into an error the user sees. All bookkeeping is under one lock: the
+GUI thread asks `contains` while the worker thread writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import paths
+
+log = logging.getLogger(__name__)
+
+FORMAT = "rfedit-inversion-1"
+SUFFIX = ".safetensors"
+_KEY_RE = re.compile(r"^[0-9A-Za-z_-]{1,128}$")
+_STALE_TMP_SECONDS = 600
+
+
+@dataclass
+class CachedInversion:
+    """One inversion: the clean latent, the reference noise, the inverted latent and, for
+    masked edits, the latent at every grid point (ordered as `flow.InversionResult`)."""
+
+    y0: torch.Tensor
+    y1: torch.Tensor
+    latent: torch.Tensor
+    trajectory: list[torch.Tensor] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        named = {"y0": self.y0, "y1": self.y1, "latent": self.latent}
+        for i, t in enumerate(self.trajectory or []):
+            named[f"trajectory.{i:05d}"] = t
+        return named
+
+    def nbytes(self) -> int:
+        """Bytes held, counting a storage shared by several tensors once."""
+        seen: dict[int, int] = {}
+        for t in self.tensors().values():
+            storage = t.untyped_storage()
+            seen[storage.data_ptr()] = storage.nbytes()
+        return sum(seen.values())
+
+
+def image_digest(array: np.ndarray) -> str:
+    """Content hash of pixels, including shape and dtype (same bytes, other shape: other hash)."""
+    a = np.ascontiguousarray(array)
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}|{a.shape}|".encode())
+    h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready form where equal parameters always look equal (1 and 1.0 are one number)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        f = float(value)
+        if not math.isfinite(f):
+            return repr(f)
+        return f
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (Path, torch.dtype, torch.device)):
+        return str(value)
+    raise TypeError(f"cache key part of type {type(value).__name__} is not supported")
+
+
+def _checksum(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+class InversionCache:
+    """Memory LRU + disk store of `CachedInversion`s, keyed by `make_key`.
+
+    Tensors are kept on the CPU (an entry put from a GPU is copied down), so the memory budget
+    is host memory; entries returned by `get` are shared and must not be modified in place.
+    """
+
+    def __init__(
+        self,
+        memory_bytes: int = 1 << 30,
+        disk_bytes: int = 4 << 30,
+        folder: str | os.PathLike[str] | None = None,
+        use_disk: bool = True,
+    ) -> None:
+        if memory_bytes < 0 or disk_bytes < 0:
+            raise ValueError("cache budgets must be >= 0 bytes")
+        self.memory_bytes = int(memory_bytes)
+        self.disk_bytes = int(disk_bytes)
+        self.folder = Path(folder) if folder is not None else paths.cache_dir() / "inversions"
+        self.use_disk = use_disk
+        self._lock = threading.RLock()
+        self._memory: OrderedDict[str, tuple[CachedInversion, int]] = OrderedDict()
+        self._memory_used = 0
+        self.hits = 0
+        self.misses = 0
+        if use_disk:
+            self._remove_stale_tmp()
+
+    # -- keys ---------------------------------------------------------------------------------
+    @staticmethod
+    def make_key(**parts: Any) -> str:
+        """sha256 of a canonical JSON of the parts (sorted keys; ints and floats unified)."""
+        text = json.dumps(_canonical(parts), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        if not _KEY_RE.match(key):
+            raise ValueError(f"invalid cache key {key!r}")
+        return self.folder / f"{key}{SUFFIX}"
+
+    # -- public API ---------------------------------------------------------------------------
+    def contains(self, key: str) -> bool:
+        """Cheap: in memory, or a file exists on disk (not loaded or verified)."""
+        path = self._path(key)
+        with self._lock:
+            if key in self._memory:
+                return True
+            return self.use_disk and path.is_file()
+
+    def get(self, key: str) -> CachedInversion | None:
+        """Memory first, then disk (a disk hit is promoted to memory); None on a miss."""
+        path = self._path(key)
+        with self._lock:
+            held = self._memory.get(key)
+            if held is not None:
+                self._memory.move_to_end(key)
+                self.hits += 1
+                return held[0]
+        # disk reads happen outside the lock so that `contains` never waits on them
+        entry = self._load(key, path) if self.use_disk else None
+        with self._lock:
+            if entry is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._remember(key, entry)
+            return entry
+
+    def put(self, key: str, entry: CachedInversion) -> None:
+        """Store in memory and (if enabled) on disk; a failed disk write only logs a warning.
+
+        The file appears atomically (temporary file, then rename), so a concurrent `contains`
+        or `get` sees either no entry or a complete one.
+        """
+        path = self._path(key)
+        entry = _to_cpu(entry)
+        with self._lock:
+            self._remember(key, entry)
+        if self.use_disk:
+            self._write(key, path, entry)
+            with self._lock:
+                self._bound_disk(keep=path)
+
+    def clear(self) -> None:
+        """Forget everything, in memory and on disk."""
+        with self._lock:
+            self._memory.clear()
+            self._memory_used = 0
+            for p in self._disk_files(include_tmp=True):
+                _unlink(p)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            files = self._disk_files() if self.use_disk else []
+            sizes = [_size(p) for p in files]
+            return {
+                "hits": self.hits,
+                "misses": self.misses,
+                "memory_entries": len(self._memory),
+                "memory_bytes": self._memory_used,
+                "memory_limit": self.memory_bytes,
+                "disk_entries": len(files),
+                "disk_bytes": sum(sizes),
+                "disk_limit": self.disk_bytes,
+                "folder": str(self.folder) if self.use_disk else None,
+            }
+
+    # -- memory tier --------------------------------------------------------------------------
+    def _remember(self, key: str, entry: CachedInversion) -> None:
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._memory_used -= old[1]
+        size = entry.nbytes()
+        if size > self.memory_bytes:
+            return  # bigger than the whole budget: disk only
+        self._memory[key] = (entry, size)
+        self._memory_used += size
+        while self._memory_used > self.memory_bytes:
+            _, (_, dropped) = self._memory.popitem(last=False)
+            self._memory_used -= dropped
+
+    # -- disk tier ----------------------------------------------------------------------------
+    def _write(self, key: str, path: Path, entry: CachedInversion) -> None:
+        from safetensors.torch import save_file
+
+        # safetensors refuses tensors that share memory (the trajectory holds y0 and latent)
+        tensors = {k: t.contiguous().clone() for k, t in entry.tensors().items()}
+        metadata = {
+            "format": FORMAT,
+            "key": key,
+            "checksum": _checksum(tensors),
+            "trajectory": str(len(entry.trajectory)) if entry.trajectory is not None else "none",
+            "meta": json.dumps(entry.meta, sort_keys=True, default=str),
+        }
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save_file(tensors, str(tmp), metadata=metadata)
+            if _size(tmp) > self.disk_bytes:
+                _unlink(tmp)  # larger than the whole disk budget: memory only
+                return
+            os.replace(tmp, path)
+        except Exception as exc:  # noqa: BLE001  (a full disk must not fail the edit)
+            log.warning("could not write inversion cache entry %s: %s", path, exc)
+            _unlink(tmp)
+
+    def _load(self, key: str, path: Path) -> CachedInversion | None:
+        if not path.is_file():
+            return None
+        try:
+            entry = _read_entry(path, key)
+        except Exception as exc:  # noqa: BLE001  (corrupt entry: drop it, recompute)
+            log.warning("dropping unreadable inversion cache entry %s: %s", path, exc)
+            _unlink(path)
+            return None
+        try:
+            os.utime(path)  # recently used: last to be evicted
+        except OSError:
+            pass
+        return entry
+
+    def _disk_files(self, include_tmp: bool = False) -> list[Path]:
+        try:
+            names = list(self.folder.iterdir())
+        except OSError:
+            return []
+        return [
+            p for p in names
+            if p.name.endswith(SUFFIX) or (include_tmp and p.name.endswith(".tmp"))
+        ]
+
+    def _bound_disk(self, keep: Path) -> None:
+        files = []
+        for p in self._disk_files():
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime_ns, p, st.st_size))
+        total = sum(size for _, _, size in files)
+        for _, p, size in sorted(files, key=lambda f: (f[0], f[1] != keep)):
+            if total <= self.disk_bytes:
+                break
+            if p == keep:
+                continue
+            _unlink(p)
+            total -= size
+
+    def _remove_stale_tmp(self) -> None:
+        now = time.time()
+        for p in self._disk_files(include_tmp=True):
+            if p.name.endswith(".tmp"):
+                try:
+                    if now - p.stat().st_mtime > _STALE_TMP_SECONDS:
+                        _unlink(p)
+                except OSError:
+                    pass
+
+
+def _read_entry(path: Path, key: str) -> CachedInversion:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+        tensors = {name: f.get_tensor(name) for name in f.keys()}
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"unknown format {metadata.get('format')!r}")
+    if metadata.get("key") != key:
+        raise ValueError("entry belongs to another key")
+    if _checksum(tensors) != metadata.get("checksum"):
+        raise ValueError("checksum mismatch")
+    count = metadata.get("trajectory", "none")
+    trajectory = None
+    if count != "none":
+        trajectory = [tensors[f"trajectory.{i:05d}"] for i in range(int(count))]
+    meta = json.loads(metadata.get("meta", "{}"))
+    return CachedInversion(
+        y0=tensors["y0"], y1=tensors["y1"], latent=tensors["latent"],
+        trajectory=trajectory, meta=meta,
+    )
+
+
+def _to_cpu(entry: CachedInversion) -> CachedInversion:
+    def cpu(t: torch.Tensor) -> torch.Tensor:
+        return t.detach().to("cpu")
+
+    traj = [cpu(t) for t in entry.trajectory] if entry.trajectory is not None else None
+    return CachedInversion(
+        y0=cpu(entry.y0), y1=cpu(entry.y1), latent=cpu(entry.latent),
+        trajectory=traj, meta=dict(entry.meta),
+    )
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove %s: %s", p, exc)
