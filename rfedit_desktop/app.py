@@ -1,0 +1,82 @@
+"""`rfedit`: start the window as fast as possible.
+
+Nothing here imports torch, diffusers or transformers: the window must be on screen before the
+model machinery is touched (the worker thread imports it later). `--timing` prints how long it
+took from process start to the first shown frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+_T_IMPORT = time.perf_counter()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="rfedit", description="rfedit image editor")
+    parser.add_argument("file", nargs="?", help="an .ora project or an image to open")
+    parser.add_argument("--timing", action="store_true",
+                        help="print the time to the first shown window")
+    parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-recover", action="store_true",
+                        help="do not offer to recover autosaved work")
+    return parser.parse_args(argv)
+
+
+def _process_age_s() -> float:
+    """Seconds since this process started (falls back to since this module was imported)."""
+    launch = os.environ.get("RFEDIT_LAUNCH_TIME")
+    if launch:
+        try:
+            return time.time() - float(launch)
+        except ValueError:
+            pass
+    try:  # Linux: process start time from /proc, in clock ticks since boot
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as f:
+            start_ticks = float(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _T_IMPORT
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from rfedit_desktop.ui.theme import apply_dark_theme
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("rfedit")
+    app.setOrganizationName("rfedit")
+    apply_dark_theme(app)
+
+    from rfedit_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+
+    def after_show() -> None:
+        if args.timing:
+            shown = _process_age_s()
+            heavy = [m for m in ("torch", "diffusers", "transformers") if m in sys.modules]
+            print(f"window shown after {shown * 1000:.0f} ms; heavy modules loaded: "
+                  f"{', '.join(heavy) or 'none'}", flush=True)
+        if args.quit_after_show:
+            window.discard_changes_and_close()
+            return
+        if args.file:
+            window.open_path(args.file, ask=False)
+        elif not args.no_recover:
+            window.offer_recovery()
+
+    QTimer.singleShot(0, after_show)
+    return app.exec()
