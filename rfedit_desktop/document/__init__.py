@@ -1,0 +1,53 @@
+"""The artist's data: layers, blend modes, brushes, undo commands and files.
+
+QtCore/QtGui and numpy only: no widgets (the window is `ui/`) and no torch (a model result
+arrives as pixels plus a metadata dict, see `Document.apply_edit`).
+
+Main entry points::
+
+    from rfedit_desktop.document import Document, Stroke, BrushSettings, load_ora, save_ora
+    doc = Document.new(1024, 768)              # one white "Background" layer
+    layer = doc.add_layer("Sketch")            # undoable; becomes active
+    s = Stroke(doc, BrushSettings(size=12, color=QColor("red")))
+    s.begin(layer, QPointF(10, 10), 1.0); s.move(QPointF(200, 50), 0.7); s.end()
+    doc.undo_stack.undo()                      # pixel-exact
+    doc.save("picture.ora")                    # atomic
+"""
+
+from .blend import BLEND_LABELS, BLEND_MODES
+from .brush import BrushSettings, Stroke, pick_color
+from .commands import StrokeCommand
+from .document import Document
+from .errors import DocumentError
+from .image_io import (
+    array_to_qimage,
+    export_image,
+    open_image,
+    qimage_to_array,
+    read_image,
+    read_image_array,
+)
+from .layer import MASK, PAINT, Layer
+from .ora import load_ora, save_ora
+
+__all__ = [
+    "BLEND_LABELS",
+    "BLEND_MODES",
+    "BrushSettings",
+    "Document",
+    "DocumentError",
+    "Layer",
+    "MASK",
+    "PAINT",
+    "Stroke",
+    "StrokeCommand",
+    "array_to_qimage",
+    "export_image",
+    "load_ora",
+    "open_image",
+    "pick_color",
+    "qimage_to_array",
+    "read_image",
+    "read_image_array",
+    "save_ora",
+]

@@ -1,0 +1,218 @@
+"""Pixels in and out: numpy <-> QImage conversions and ordinary image files.
+
+Layers are QImage ARGB32_Premultiplied (what QPainter composites fastest). In memory that
+format is one 32-bit word per pixel, so its *byte* order depends on the machine: B, G, R, A on
+little-endian. Everything handed to other code (the engine, Pillow, files) is straight-alpha
+RGBA in byte order R, G, B, A. The conversions below are exact: premultiply(unpremultiply(p))
+gives back p for every valid premultiplied pixel, so a save/load round trip loses nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QImage
+
+from .errors import DocumentError
+from .limits import check_size
+
+FORMAT = QImage.Format.Format_ARGB32_Premultiplied
+"""The one pixel format of every layer and composite tile."""
+
+# Index of R, G, B, A inside a pixel's 4 bytes for FORMAT on this machine.
+if sys.byteorder == "little":
+    NATIVE_RGBA: tuple[int, int, int, int] = (2, 1, 0, 3)
+else:  # pragma: no cover - no big-endian machine in CI
+    NATIVE_RGBA = (1, 2, 3, 0)
+
+EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+OPEN_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def new_image(width: int, height: int, fill: QColor | None = None) -> QImage:
+    """A layer-format image, transparent unless `fill` is given."""
+    img = QImage(width, height, FORMAT)
+    if img.isNull():
+        raise DocumentError(f"Not enough memory for a {width}x{height} image.")
+    if fill is None:
+        img.fill(0)
+    else:
+        img.fill(fill)
+    return img
+
+
+def native_view(img: QImage) -> np.ndarray:
+    """A writable HxWx4 uint8 view of a FORMAT image's pixels, channels in NATIVE_RGBA order.
+
+    Calling this detaches the image from any shallow copy first (QImage.bits()), so writes
+    never leak into another QImage. Take a fresh view per operation; do not keep it across
+    calls that may replace or copy the image.
+    """
+    if img.format() != FORMAT:
+        raise ValueError(f"expected ARGB32_Premultiplied, got {img.format()}")
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    buf = np.frombuffer(img.bits(), dtype=np.uint8, count=h * bpl)
+    return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4)
+
+
+def premultiply(rgba: np.ndarray) -> np.ndarray:
+    """Straight RGBA uint8 -> premultiplied RGBA uint8 (round to nearest, exact)."""
+    a = rgba[..., 3:4].astype(np.uint32)
+    out = np.empty_like(rgba)
+    out[..., :3] = (rgba[..., :3].astype(np.uint32) * a + 127) // 255
+    out[..., 3] = rgba[..., 3]
+    return out
+
+
+def unpremultiply(rgba: np.ndarray) -> np.ndarray:
+    """Premultiplied RGBA uint8 -> straight RGBA uint8 (colour of fully transparent = 0)."""
+    a = rgba[..., 3:4].astype(np.uint32)
+    safe = np.maximum(a, 1)
+    c = (rgba[..., :3].astype(np.uint32) * 255 + safe // 2) // safe
+    out = np.empty_like(rgba)
+    out[..., :3] = np.where(a > 0, np.minimum(c, 255), 0)
+    out[..., 3] = rgba[..., 3]
+    return out
+
+
+def qimage_to_array(img: QImage, straight: bool = True) -> np.ndarray:
+    """A copy of `img` as HxWx4 RGBA uint8, straight alpha unless `straight=False`."""
+    if img.format() != FORMAT:
+        img = img.convertToFormat(FORMAT)
+    else:
+        img = QImage(img)  # shallow copy: native_view's detach then leaves the caller's alone
+    rgba = np.ascontiguousarray(native_view(img)[..., list(NATIVE_RGBA)])
+    return unpremultiply(rgba) if straight else rgba
+
+
+def array_to_qimage(arr: np.ndarray, premultiplied: bool = False) -> QImage:
+    """HxW (grey), HxWx3 (opaque) or HxWx4 RGBA uint8 -> a new FORMAT QImage owning its pixels.
+
+    `premultiplied` says whether a 4-channel input is already premultiplied.
+    """
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8:
+        raise DocumentError(f"Image pixels must be uint8, got {arr.dtype}.")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise DocumentError(f"Image pixels must be HxW, HxWx3 or HxWx4, got {arr.shape}.")
+    h, w = arr.shape[:2]
+    check_size(w, h, "The image")
+    if arr.shape[2] == 3:
+        rgba = np.empty((h, w, 4), np.uint8)
+        rgba[..., :3] = arr
+        rgba[..., 3] = 255
+    else:
+        rgba = arr if premultiplied else premultiply(arr)
+    img = new_image(w, h)
+    view = native_view(img)
+    for i, ch in enumerate(NATIVE_RGBA):
+        view[..., ch] = rgba[..., i]
+    return img
+
+
+def color_to_native(color: QColor) -> np.ndarray:
+    """A QColor as a premultiplied float32 pixel (4,) in NATIVE_RGBA byte order, 0..255."""
+    a = color.alphaF()
+    rgba = [color.redF() * a * 255, color.greenF() * a * 255, color.blueF() * a * 255, a * 255]
+    out = np.zeros(4, np.float32)
+    for i, ch in enumerate(NATIVE_RGBA):
+        out[ch] = rgba[i]
+    return out
+
+
+def read_image_array(path: str | Path) -> np.ndarray:
+    """Read PNG/JPEG/WebP/TIFF/BMP as HxWx4 straight RGBA uint8, EXIF orientation applied.
+
+    The header's size is checked before any pixel is decoded (decompression bombs), and every
+    decoder failure (truncated, corrupt, unknown format) becomes one DocumentError.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    name = path.name
+    try:
+        with Image.open(path) as im:
+            check_size(im.width, im.height, f'"{name}"')
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            if im.mode not in ("RGBA", "RGB", "L", "LA"):
+                im = im.convert("RGBA")
+            im = im.convert("RGBA")
+            arr = np.asarray(im, dtype=np.uint8).copy()
+    except DocumentError:
+        raise
+    except FileNotFoundError as e:
+        raise DocumentError(f'"{name}" does not exist.') from e
+    except IsADirectoryError as e:
+        raise DocumentError(f'"{name}" is a folder, not an image.') from e
+    except UnidentifiedImageError as e:
+        raise DocumentError(f'"{name}" is not an image rfedit can read.') from e
+    except Image.DecompressionBombError as e:
+        raise DocumentError(f'"{name}" is too large to open safely ({e}).') from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DocumentError(f'"{name}" is damaged or truncated ({e}).') from e
+    return arr
+
+
+def read_image(path: str | Path) -> QImage:
+    """An image file as a layer-format QImage (see read_image_array for the checks)."""
+    return array_to_qimage(read_image_array(path))
+
+
+def open_image(path: str | Path):
+    """An image file as a new one-layer Document (not yet saved: no file path, modified)."""
+    from .document import Document
+
+    path = Path(path)
+    img = read_image(path)
+    doc = Document(img.width(), img.height())
+    doc.add_layer(path.stem or "Background", image=img, undoable=False)
+    doc.source_path = str(path)
+    return doc
+
+
+def export_image(
+    document,
+    path: str | Path,
+    quality: int = 92,
+    background: QColor | None = None,
+) -> None:
+    """Write the flattened visible image (no mask) as PNG, JPEG or WebP, chosen by suffix.
+
+    JPEG has no alpha: transparent areas are put on `background` (white when not given).
+    Written atomically: a failure leaves any existing file as it was.
+    """
+    from PIL import Image
+
+    from .atomic import atomic_write
+
+    path = Path(path)
+    fmt = EXPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DocumentError(f'Cannot export "{path.name}": use a .png, .jpg or .webp file name.')
+    rgba = qimage_to_array(document.composite(), straight=True)
+    if fmt == "JPEG":
+        bg = background or QColor(255, 255, 255)
+        a = rgba[..., 3:4].astype(np.float32) / 255
+        bgv = np.array([bg.red(), bg.green(), bg.blue()], np.float32)
+        rgb = rgba[..., :3].astype(np.float32) * a + bgv * (1 - a)
+        im = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
+        kwargs = {"quality": int(quality)}
+    else:
+        im = Image.fromarray(rgba, "RGBA")
+        kwargs = {"quality": int(quality)} if fmt == "WEBP" else {"compress_level": 6}
+
+    def write(f) -> None:
+        im.save(f, format=fmt, **kwargs)
+
+    atomic_write(path, write)
+
+
+def image_size(img: QImage) -> QSize:
+    """The size of an image (a helper for callers without QtGui imports)."""
+    return img.size()

@@ -1,0 +1,404 @@
+"""OpenRaster (.ora, spec 0.0.6) project files: our native format, readable by GIMP, Krita and
+MyPaint.
+
+Layout written: `mimetype` (first, stored, "image/openraster"), `stack.xml` (top layer first),
+`data/layerN.png` (8-bit straight RGBA), `Thumbnails/thumbnail.png` (<= 256 px),
+`mergedimage.png`. rfedit's extras live under `data/rfedit/` and are named by attributes in the
+`rfedit` XML namespace, which other programs ignore: `rfedit:history` on <image> (the AI edit
+history as JSON), `rfedit:kind="mask"`, `rfedit:id`, `rfedit:alpha-locked` and
+`rfedit:overlay-visible` on layers. The mask layer is written `visibility="hidden"` so another
+program does not paint it over the picture.
+
+Reading trusts nothing: members are read by name into memory (never extracted), names with
+`..`, absolute paths or drive letters reject the file, declared and actual sizes are capped (zip
+bombs), each PNG's header size is checked before decoding, and any failure raises one
+DocumentError before a Document exists, so a bad file never yields half a document.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import posixpath
+import re
+import struct
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from .atomic import atomic_write
+from .blend import from_svg_name, svg_name
+from .errors import DocumentError
+from .image_io import array_to_qimage, qimage_to_array
+from .layer import MASK, PAINT, Layer, reserve_layer_id
+from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
+
+log = logging.getLogger(__name__)
+
+MIMETYPE = b"image/openraster"
+NS = "https://rfedit.app/ns/1"
+ORA_VERSION = "0.0.6"
+HISTORY_PATH = "data/rfedit/history.json"
+EXTRA_DIR = "data/rfedit/extra/"
+THUMBNAIL_SIDE = 256
+MAX_XML_BYTES = 16 * 1024**2
+MAX_JSON_BYTES = 64 * 1024**2
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_SAFE_EXTRA = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+ET.register_namespace("rfedit", NS)
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+# --------------------------------------------------------------------------- writing
+def _png_bytes(rgba: np.ndarray, compress_level: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def ora_bytes(doc, compress_level: int = 1) -> bytes:
+    """The whole .ora file of `doc` in memory (save_ora writes it atomically)."""
+    root = ET.Element("image", {"version": ORA_VERSION, "w": str(doc.width), "h": str(doc.height)})
+    root.set("xres", "72")
+    root.set("yres", "72")
+    stack = ET.SubElement(root, "stack")
+    members: list[tuple[str, bytes]] = []
+    layers = doc.layers
+    for i, layer in enumerate(reversed(layers)):  # stack.xml lists the top layer first
+        src = f"data/layer{len(layers) - 1 - i}.png"
+        members.append((src, _png_bytes(layer.rgba(straight=True), compress_level)))
+        attrs = {
+            "src": src,
+            "name": layer.name,
+            "x": str(layer.x),
+            "y": str(layer.y),
+            "opacity": repr(float(layer.opacity)),
+            "visibility": "visible" if layer.visible and not layer.is_mask else "hidden",
+            "composite-op": svg_name(layer.blend_mode),
+        }
+        el = ET.SubElement(stack, "layer", attrs)
+        el.set(_q("id"), str(layer.id))
+        if layer.is_mask:
+            el.set(_q("kind"), MASK)
+            el.set(_q("overlay-visible"), "true" if layer.visible else "false")
+        if layer.alpha_locked:
+            el.set(_q("alpha-locked"), "true")
+        if layer is doc.active_layer:
+            el.set("selected", "true")
+    if doc.edit_history:
+        root.set(_q("history"), HISTORY_PATH)
+        history = json.dumps(doc.edit_history, ensure_ascii=False, indent=1).encode("utf-8")
+        members.append((HISTORY_PATH, history))
+    for name, data in sorted(doc.extra_files.items()):
+        if not _SAFE_EXTRA.match(name):
+            raise DocumentError(f"Extra file name {name!r} is not allowed in a project file.")
+        members.append((EXTRA_DIR + name, bytes(data)))
+    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    merged = doc.composite()
+    thumb = merged.scaled(
+        THUMBNAIL_SIDE,
+        THUMBNAIL_SIDE,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("stack.xml", xml, compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in members:
+            # PNGs are already compressed; deflating them again only costs time
+            method = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+            zf.writestr(name, data, compress_type=method)
+        zf.writestr(
+            "Thumbnails/thumbnail.png",
+            _png_bytes(qimage_to_array(thumb), 6),
+            compress_type=zipfile.ZIP_STORED,
+        )
+        zf.writestr(
+            "mergedimage.png",
+            _png_bytes(qimage_to_array(merged), compress_level),
+            compress_type=zipfile.ZIP_STORED,
+        )
+    return buf.getvalue()
+
+
+def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
+    """Write `doc` to `path` atomically (temporary file + rename); a failure leaves the old
+    file intact and raises DocumentError. Does not change the document (see Document.save,
+    which also marks it clean)."""
+    data = ora_bytes(doc, compress_level)
+    atomic_write(path, lambda f: f.write(data))
+
+
+# --------------------------------------------------------------------------- reading
+def _safe_name(name: str) -> bool:
+    if not name or "\x00" in name or "\\" in name:
+        return False
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return False
+    parts = name.split("/")
+    return ".." not in parts
+
+
+class _Reader:
+    """Bounded, name-checked access to the members of an untrusted zip."""
+
+    def __init__(self, zf: zipfile.ZipFile, label: str):
+        self.zf = zf
+        self.label = label
+        infos = zf.infolist()
+        total = 0
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if not _safe_name(info.filename):
+                raise DocumentError(
+                    f'"{label}" contains an entry that points outside the file '
+                    f"({info.filename!r}); it was not opened."
+                )
+            total += info.file_size
+            if info.file_size > MAX_MEMBER_BYTES or total > MAX_ORA_UNCOMPRESSED:
+                raise DocumentError(f'"{label}" unpacks to more data than rfedit accepts.')
+            if info.file_size > 1024**2 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise DocumentError(
+                    f'"{label}" looks like a zip bomb ({info.filename} is compressed '
+                    f"{info.file_size // max(info.compress_size, 1)}:1); it was not opened."
+                )
+            self.infos[info.filename] = info
+
+    def has(self, name: str) -> bool:
+        return name in self.infos
+
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        info = self.infos.get(name)
+        if info is None:
+            raise DocumentError(f'"{self.label}" is missing "{name}".')
+        cap = min(limit, info.file_size)
+        try:
+            with self.zf.open(info) as f:
+                data = f.read(cap + 1)
+        except (zipfile.BadZipFile, zlib_error(), OSError, EOFError, RuntimeError) as e:
+            raise DocumentError(f'"{self.label}" is damaged ({name}: {e}).') from e
+        if len(data) > cap:
+            raise DocumentError(f'"{self.label}": {name} is larger than it claims or allowed.')
+        return data
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+def _png_size(data: bytes, name: str, label: str) -> tuple[int, int]:
+    if len(data) < 24 or not data.startswith(_PNG_SIG) or data[12:16] != b"IHDR":
+        raise DocumentError(f'"{label}": {name} is not a PNG image.')
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h
+
+
+def _decode_png(data: bytes, name: str, label: str):
+    from PIL import Image
+
+    w, h = _png_size(data, name, label)
+    check_size(w, h, f'"{label}": {name}')
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format != "PNG":
+                raise DocumentError(f'"{label}": {name} is not a PNG image.')
+            im.load()
+            arr = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    except DocumentError:
+        raise
+    except Exception as e:  # Pillow raises many types for damaged data
+        raise DocumentError(f'"{label}": {name} is damaged ({e}).') from e
+    return array_to_qimage(arr)
+
+
+def _num(el: ET.Element, key: str, default: float, label: str) -> float:
+    raw = el.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        v = float(raw)
+    except ValueError as e:
+        raise DocumentError(f'"{label}": stack.xml has a bad {key} value {raw!r}.') from e
+    if not np.isfinite(v):
+        raise DocumentError(f'"{label}": stack.xml has a bad {key} value {raw!r}.')
+    return v
+
+
+def _walk(
+    stack: ET.Element,
+    label: str,
+    warnings: list[str],
+    dx: int = 0,
+    dy: int = 0,
+    opacity: float = 1.0,
+    visible: bool = True,
+    depth: int = 0,
+) -> list[tuple[ET.Element, int, int, float, bool]]:
+    """Layer elements top first, nested stacks flattened into their parent (offsets added,
+    opacity multiplied, visibility combined; a group's own blend mode is not kept)."""
+    if depth > 32:
+        raise DocumentError(f'"{label}": layer groups are nested too deeply.')
+    out = []
+    for el in stack:
+        tag = el.tag.rsplit("}", 1)[-1]
+        x = dx + int(_num(el, "x", 0, label))
+        y = dy + int(_num(el, "y", 0, label))
+        op = opacity * min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
+        vis = visible and el.get("visibility", "visible") != "hidden"
+        if tag == "layer":
+            out.append((el, x, y, op, vis))
+        elif tag == "stack":
+            if el.get("composite-op") not in (None, "svg:src-over"):
+                warnings.append(
+                    f'Group "{el.get("name", "")}" blend mode {el.get("composite-op")} was not kept.'
+                )
+            out.extend(_walk(el, label, warnings, x, y, op, vis, depth + 1))
+        # text, filters and unknown elements are ignored
+    return out
+
+
+def load_ora(path: str | Path):
+    """Read an .ora into a new, clean Document (file_path set). Raises DocumentError for any
+    problem; `doc.load_warnings` lists what was read with a fallback (e.g. unknown blend)."""
+    from .document import Document
+
+    path = Path(path)
+    label = path.name
+    if not path.exists():
+        raise DocumentError(f'"{label}" does not exist.')
+    if path.is_dir():
+        raise DocumentError(f'"{label}" is a folder, not a file.')
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise DocumentError(f'"{label}" is not an OpenRaster file (not a zip archive).') from e
+    except (OSError, ValueError, EOFError) as e:
+        raise DocumentError(f'"{label}" could not be read ({e}).') from e
+    with zf:
+        reader = _Reader(zf, label)
+        doc = _build(reader, label, Document)
+    doc.set_file_path(str(path))
+    doc.mark_clean()
+    return doc
+
+
+def _build(reader: _Reader, label: str, Document) -> Any:
+    warnings: list[str] = []
+    if reader.has("mimetype"):
+        mt = reader.read("mimetype", 256).strip()
+        if mt != MIMETYPE:
+            raise DocumentError(
+                f'"{label}" is not an OpenRaster file (mimetype {mt[:40].decode("latin-1")!r}).'
+            )
+    else:
+        warnings.append("The file has no mimetype entry.")
+    if not reader.has("stack.xml"):
+        raise DocumentError(f'"{label}" is not an OpenRaster file (no stack.xml).')
+    try:
+        root = ET.fromstring(reader.read("stack.xml", MAX_XML_BYTES))
+    except ET.ParseError as e:
+        raise DocumentError(f'"{label}": stack.xml is not valid XML ({e}).') from e
+    if root.tag != "image":
+        raise DocumentError(f'"{label}": stack.xml does not describe an image.')
+    w = int(_num(root, "w", 0, label))
+    h = int(_num(root, "h", 0, label))
+    check_size(w, h, f'"{label}"')
+    stack = root.find("stack")
+    if stack is None:
+        raise DocumentError(f'"{label}": stack.xml has no layer stack.')
+
+    entries = _walk(stack, label, warnings)
+    layers: list[Layer] = []
+    active: Layer | None = None
+    used_ids: set[int] = set()
+    mask_seen = False
+    for el, x, y, opacity, visible in reversed(entries):  # bottom first
+        src = el.get("src", "")
+        if not src:
+            warnings.append(f'Layer "{el.get("name", "")}" has no pixels; skipped.')
+            continue
+        src = posixpath.normpath(src)
+        if not _safe_name(src):
+            raise DocumentError(f'"{label}" names a layer file outside the archive ({src!r}).')
+        if not src.lower().endswith(".png"):
+            warnings.append(f"{src} is not a PNG layer; skipped.")
+            continue
+        image = _decode_png(reader.read(src), src, label)
+        blend, known = from_svg_name(el.get("composite-op"))
+        if not known:
+            warnings.append(
+                f'Layer "{el.get("name", "")}": blend mode {el.get("composite-op")} is not '
+                "supported; using normal."
+            )
+        kind = el.get(_q("kind"), PAINT)
+        if kind not in (PAINT, MASK) or (kind == MASK and mask_seen):
+            warnings.append(f"Layer kind {kind!r} read as a paint layer.")
+            kind = PAINT
+        if kind == MASK:
+            mask_seen = True
+            visible = el.get(_q("overlay-visible"), "true") == "true"
+        layer = Layer(
+            name=el.get("name", "") or f"Layer {len(layers) + 1}",
+            image=image,
+            kind=kind,
+            visible=visible,
+            opacity=opacity,
+            blend_mode=blend,
+            x=x,
+            y=y,
+            alpha_locked=el.get(_q("alpha-locked")) == "true",
+        )
+        raw_id = el.get(_q("id"))
+        if raw_id is not None and raw_id.isdigit() and int(raw_id) not in used_ids:
+            layer.id = int(raw_id)
+            used_ids.add(layer.id)
+            reserve_layer_id(layer.id)
+        if el.get("selected") == "true":
+            active = layer
+        layers.append(layer)
+
+    history: list[dict] = []
+    hpath = root.get(_q("history"))
+    if hpath:
+        hpath = posixpath.normpath(hpath)
+        if not _safe_name(hpath):
+            raise DocumentError(f'"{label}" names a history file outside the archive.')
+        if reader.has(hpath):
+            try:
+                history = json.loads(reader.read(hpath, MAX_JSON_BYTES).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise DocumentError(f'"{label}": the edit history is damaged ({e}).') from e
+            if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
+                raise DocumentError(f'"{label}": the edit history is not a list of edits.')
+        else:
+            warnings.append("The edit history file is missing.")
+    extras = {}
+    for name in reader.infos:
+        if name.startswith(EXTRA_DIR) and _SAFE_EXTRA.match(name[len(EXTRA_DIR) :]):
+            extras[name[len(EXTRA_DIR) :]] = reader.read(name)
+
+    doc = Document(w, h)
+    for layer in layers:
+        doc._insert(layer, len(doc._layers))
+    doc._set_active(active or (doc.paint_layers[-1] if doc.paint_layers else None))
+    doc.edit_history = history
+    doc.extra_files = extras
+    doc.load_warnings = warnings
+    for msg in warnings:
+        log.warning("%s: %s", label, msg)
+    return doc
