@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .. import paths
+from .images import image_digest  # noqa: F401  (re-exported: keys are built from it)
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,6 @@ class CachedInversion:
             storage = t.untyped_storage()
             seen[storage.data_ptr()] = storage.nbytes()
         return sum(seen.values())
-
-
-def image_digest(array: np.ndarray) -> str:
-    """Content hash of pixels, including shape and dtype (same bytes, other shape: other hash)."""
-    a = np.ascontiguousarray(array)
-    h = hashlib.sha256()
-    h.update(f"{a.dtype.str}|{a.shape}|".encode())
-    h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
 
 
 def _canonical(value: Any) -> Any:
