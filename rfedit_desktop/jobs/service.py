@@ -66,7 +66,6 @@ class EditService(QObject):
         w.cancelled.connect(self._on_worker_cancelled)
         w.cache_state.connect(self.cache_state)
         w.job_done.connect(self._on_done)
-        self._thread.start()
         self._closed = False
 
     # state ------------------------------------------------------------------------------
@@ -123,6 +122,9 @@ class EditService(QObject):
     def _submit(self, job: Job) -> int:
         if self._closed:
             raise RuntimeError("the edit service has been shut down")
+        if not self._thread.isRunning():
+            # Started on first use, so a window that never edits never owns a running thread.
+            self._thread.start()
         self._jobs[job.id] = job
         self._dispatch.emit(job)
         if job.kind is not JobKind.CACHE_QUERY:
@@ -179,7 +181,8 @@ class EditService(QObject):
         gives up after `timeout_ms` (the caller then keeps the service alive to avoid
         destroying a running thread).
         """
-        if self._closed:
+        if self._closed or not self._thread.isRunning():
+            self._closed = True
             return not self._thread.isRunning()
         self._closed = True
         self.cancel_all()

@@ -11,7 +11,6 @@ import random
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,7 +39,7 @@ METHOD_LABELS: dict[str, str] = {
     "ode": "Plain ODE inversion",
     "stochastic": "Stochastic sampler",
 }
-SOURCE_LABELS = {"layer": "Active layer", "visible": "Visible image"}
+SOURCE_LABELS = {"visible": "Visible image", "active": "Active layer"}
 TARGET_LABELS = {"new-layer": "New layer above", "replace": "Replace active layer"}
 CUSTOM_PRESET = "custom"
 MAX_SEED = 2**31 - 1
@@ -104,7 +103,6 @@ class EditPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.source_combo = _combo(SOURCE_LABELS)
-        self.source_combo.setCurrentIndex(1)
         self.source_combo.setToolTip("Which pixels the edit starts from")
         self.target_combo = _combo(TARGET_LABELS)
         self.target_combo.setToolTip("Where an applied result goes")
@@ -229,13 +227,8 @@ class EditPanel(QWidget):
         outer.addWidget(self.status_label)
         outer.addStretch(1)
 
-        run = QShortcut(QKeySequence("Ctrl+Return"), self, self._request_run)
-        run.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        run_enter = QShortcut(QKeySequence("Ctrl+Enter"), self, self._request_run)
-        run_enter.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._request_cancel)
-        cancel.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._shortcuts = (run, run_enter, cancel)
+        # Ctrl+Enter in the prompt runs (PromptEdit); window-wide Ctrl+Enter and Esc are
+        # actions of the controller, so that no two shortcuts compete for the same keys.
 
     # parameters -----------------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -310,7 +303,7 @@ class EditPanel(QWidget):
         return str(self.method_combo.currentData())
 
     def source_mode(self) -> str:
-        """"layer" (the active layer) or "visible" (the flattened image)."""
+        """"visible" (the flattened image) or "active" (the active layer alone)."""
         return str(self.source_combo.currentData())
 
     def target_mode(self) -> str:
@@ -374,6 +367,13 @@ class EditPanel(QWidget):
         self.status_label.setProperty("error", error)
 
     # reactions ------------------------------------------------------------------------------
+    def request_run(self) -> None:
+        """Run if the input is complete; otherwise say what is missing."""
+        self._request_run()
+
+    def request_cancel(self) -> None:
+        self._request_cancel()
+
     def _request_run(self) -> None:
         if not self.prompt():
             self.show_status("Type a prompt that describes the result first.", error=True)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfedit_desktop.ui.checkerboard import checkerboard_brush
+from rfedit_desktop.ui.checkerboard import checker_brush
 
 THUMB = 96
 ROLE_ID = int(Qt.ItemDataRole.UserRole)
@@ -48,6 +48,7 @@ class StagedResult:
     metadata: dict[str, Any]
     target: str = "new-layer"
     layer_id: int | None = None
+    mask: np.ndarray | None = None  # HxW in [0, 1]: where the edit was allowed to change
     id: int = field(default_factory=lambda: next(_ids))
 
 
@@ -116,7 +117,7 @@ class CompareView(QWidget):
                              "Results appear here")
             return
         rect = self._target_rect(shown)
-        painter.fillRect(rect, checkerboard_brush())
+        painter.fillRect(rect, checker_brush())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if self._split and not self._show_original and self._original is not None \
                 and self._result is not None:

@@ -1,0 +1,166 @@
+"""Choose the model, the device and the memory mode; remembered in the settings.
+
+The app never downloads weights: a model is the bundled demo, a diffusers folder, a single
+.safetensors/.gguf transformer file, or a repo id already in the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, ModelChoice
+
+KINDS = ("demo", "folder", "file", "repo")
+DEVICE_LABELS = {"auto": "Automatic (CUDA, then MPS, then CPU)", "cuda": "CUDA (NVIDIA)",
+                 "mps": "MPS (Apple)", "cpu": "CPU"}
+MEMORY_LABELS = {"none": "Everything on the device", "model-offload": "Model CPU offload",
+                 "sequential-offload": "Sequential offload (least memory, slow)",
+                 "group-offload": "Group offload"}
+
+
+def load_choice(settings: QSettings) -> ModelChoice:
+    """The remembered choice; a damaged setting falls back to the demo model."""
+    try:
+        return ModelChoice(
+            model=str(settings.value("model/source", "demo") or "demo"),
+            device=str(settings.value("model/device", "auto") or "auto"),
+            memory_mode=str(settings.value("model/memory_mode", "none") or "none"),
+        )
+    except ValueError:
+        return ModelChoice()
+
+
+def save_choice(settings: QSettings, choice: ModelChoice) -> None:
+    settings.setValue("model/source", choice.model)
+    settings.setValue("model/device", choice.device)
+    settings.setValue("model/memory_mode", choice.memory_mode)
+    settings.sync()
+
+
+def kind_of(model: str) -> str:
+    if model in ("demo", "tiny"):
+        return "demo" if model == "demo" else "repo"
+    if model.lower().endswith((".safetensors", ".gguf")):
+        return "file"
+    if model.startswith(("/", ".", "~")) or "\\" in model or ":" in model:
+        return "folder"
+    return "repo"
+
+
+class ModelDialog(QDialog):
+    """Returns a validated `ModelChoice` from `choice()` after `exec()` is accepted."""
+
+    def __init__(self, current: ModelChoice, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Choose model")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        intro = QLabel("rfedit reads models from this computer only; it never downloads. "
+                       "Use <code>huggingface-cli download</code> to fill the Hugging Face "
+                       "cache, or point at a folder or file.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+
+        self.kind_group = QButtonGroup(self)
+        self.radio: dict[str, QRadioButton] = {}
+        for kind, label in (("demo", "Demo model (bundled, small, works offline)"),
+                            ("folder", "A diffusers model folder"),
+                            ("file", "A single transformer file (.safetensors or .gguf)"),
+                            ("repo", "A repo id in the Hugging Face cache")):
+            button = QRadioButton(label)
+            self.kind_group.addButton(button)
+            self.radio[kind] = button
+            layout.addWidget(button)
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("/path/to/FLUX.1-dev or black-forest-labs/FLUX.1-dev")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+
+        form = QFormLayout()
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(DEVICE_LABELS[device], device)
+        self.memory_combo = QComboBox()
+        for mode in MEMORY_MODES:
+            self.memory_combo.addItem(MEMORY_LABELS[mode], mode)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Memory", self.memory_combo)
+        layout.addLayout(form)
+
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #e07070;")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        kind = kind_of(current.model)
+        self.radio[kind].setChecked(True)
+        if kind != "demo":
+            self.path_edit.setText(current.model)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(current.device)))
+        self.memory_combo.setCurrentIndex(max(0, self.memory_combo.findData(current.memory_mode)))
+        self.kind_group.buttonToggled.connect(self._kind_changed)
+        self._kind_changed()
+
+    def kind(self) -> str:
+        for kind, button in self.radio.items():
+            if button.isChecked():
+                return kind
+        return "demo"
+
+    def choice(self) -> ModelChoice:
+        """Raises ValueError with a user-facing message when the entry is incomplete."""
+        kind = self.kind()
+        model = "demo" if kind == "demo" else self.path_edit.text().strip()
+        if not model:
+            raise ValueError("Enter a folder, a file or a repo id.")
+        return ModelChoice(model, str(self.device_combo.currentData()),
+                           str(self.memory_combo.currentData()))
+
+    def accept(self) -> None:
+        try:
+            self.choice()
+        except ValueError as exc:
+            self.error_label.setText(str(exc))
+            return
+        super().accept()
+
+    def _kind_changed(self, *_args: object) -> None:
+        self.path_edit.setEnabled(self.kind() != "demo")
+        self.error_label.clear()
+
+    def _browse(self) -> None:
+        kind = self.kind()
+        if kind == "file":
+            path, _ = QFileDialog.getOpenFileName(self, "Transformer file", "",
+                                                  "Weights (*.safetensors *.gguf)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Model folder")
+            if path and kind != "folder":
+                self.radio["folder"].setChecked(True)
+        if path:
+            self.path_edit.setText(path)
