@@ -259,6 +259,10 @@ def test_low_precision_model_keeps_float32_state(grid):
 def test_eta_schedule_window_and_decay():
     assert eta_schedule(28, 0.9, 0.0, 7 / 28) == [0.9] * 7 + [0.0] * 21
     assert eta_schedule(10, 0.5, 0.25, 0.55) == [0.0] * 2 + [0.5] * 3 + [0.0] * 5
+    for n in range(1, 60):  # fractions k/n land on step k despite float rounding
+        for k in range(n):
+            assert eta_schedule(n, 1.0, k / n, (k + 1) / n) == [0.0] * k + [1.0] + [0.0] * (
+                n - k - 1)
     decayed = eta_schedule(10, 1.0, 0.0, 0.5, decay_power=2.0)
     assert decayed[:5] == pytest.approx([(1 - i / 10) ** 2 for i in range(5)])
     assert decayed[5:] == [0.0] * 5

@@ -115,6 +115,26 @@ def test_sixteen_bit_colour_png(color_type, channels):
     assert got[1, 3].tolist() == [255, 0, 128, 117][:channels]
 
 
+def test_colour_profiles(monkeypatch):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    renamed = srgb.replace(b"s\0R\0G\0B", b"x\0R\0G\0B")  # same maths, other name
+    calls = []
+    real = ImageCms.profileToProfile
+    monkeypatch.setattr(ImageCms, "profileToProfile",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = np.asarray(noise_image(8, 8))
+    for icc, converted in ((srgb, 0), (renamed, 1), (b"garbage", 0)):
+        calls.clear()
+        got = images.load_image(png_bytes(Image.fromarray(a), icc_profile=icc))
+        assert len(calls) == converted
+        assert np.abs(got.astype(int) - a).max() <= 2  # sRGB to sRGB changes nothing
+    rgba = np.asarray(noise_image(8, 8, "RGBA"))
+    got = images.load_image(png_bytes(Image.fromarray(rgba), icc_profile=renamed))
+    assert got.shape == (8, 8, 4) and np.array_equal(got[..., 3], rgba[..., 3])
+
+
 def test_palette_png_with_transparency_gets_alpha():
     im = Image.new("P", (8, 4), 0)
     im.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)

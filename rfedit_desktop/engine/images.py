@@ -39,7 +39,11 @@ def load_image(source: Any) -> np.ndarray:
         return _from_array(source)
     if isinstance(source, Image.Image):
         _check_size(source.width, source.height, "image")
-        return _to_array(_oriented(source))
+        try:
+            source.load()
+            return _to_array(_to_srgb(_oriented(source)))
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise EditError(f"The image is truncated or damaged ({exc}).") from exc
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
@@ -82,7 +86,7 @@ def _decode(fp: Any, name: str) -> np.ndarray:
             with Image.open(fp) as im:
                 _check_size(im.width, im.height, f"image {name}")
                 im.load()  # decode everything now: a truncated file fails here
-                return _to_array(_oriented(im))
+                return _to_array(_to_srgb(_oriented(im)))
     except EditError:
         raise
     except Image.DecompressionBombError as exc:
@@ -99,6 +103,31 @@ def _oriented(im: Image.Image) -> Image.Image:
     try:
         return ImageOps.exif_transpose(im) or im
     except Exception:  # noqa: BLE001  (broken EXIF: keep the pixels as stored)
+        return im
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """Apply an embedded colour profile (a phone's Display P3, a print CMYK) so colours match
+    what other programs show; images without one are taken to be sRGB already."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
+        return im
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(src) or "").lower().replace(" ", ""):
+            return im
+        dst = ImageCms.createProfile("sRGB")
+        alpha = im.getchannel("A") if im.mode == "RGBA" else None
+        base = im.convert("RGB") if alpha is not None else im
+        out = ImageCms.profileToProfile(base, src, dst, outputMode="RGB")
+        if out is None:
+            return im
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+    except Exception:  # noqa: BLE001  (a broken profile: use the pixels as stored)
         return im
 
 

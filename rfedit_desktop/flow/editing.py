@@ -34,7 +34,9 @@ def eta_schedule(
         raise ValueError(f"start ({start}) must not be after stop ({stop})")
     if decay_power is not None and not decay_power >= 0:
         raise ValueError(f"decay_power must be >= 0 or None, got {decay_power!r}")
-    first, last = math.floor(start * num_steps), math.floor(stop * num_steps)
+    # the tolerance keeps e.g. start = 3/28 on step 3 despite rounding in 3/28 * 28
+    first = math.floor(start * num_steps + 1e-9)
+    last = math.floor(stop * num_steps + 1e-9)
     etas = []
     for i in range(num_steps):
         value = float(eta) if first <= i < last else 0.0
