@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                          cache=InversionCache(use_disk=False))
     load_s = time.perf_counter() - t
     image = test_image(args.size)
+    # one throw-away edit of another picture, so the first row is not a cold start
+    run_edit(engine, EditRequest(image=image[::-1].copy(), prompt="warm up", steps=2,
+                                 preview_every=0))
     info = engine.info()
     print(f"model {info['model']} on {info['device']} ({info['dtype']}), loaded in {load_s:.2f} s;"
           f" image {args.size}x{args.size}, {args.steps} steps")

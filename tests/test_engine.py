@@ -270,3 +270,18 @@ def test_generate_is_seeded(fresh) -> None:
     assert np.array_equal(a.image, b.image) and not np.array_equal(a.image, c.image)
     with pytest.raises(EditError, match="width"):
         run_generate(fresh, "x", width=0, height=32)
+
+
+def test_generate_accepts_the_guis_request(fresh) -> None:
+    from rfedit_desktop.engine.pipeline import run_generate
+
+    events = []
+    req = request(image=picture(32, 48), prompt="a red house", steps=3, seed=1, preview_every=1)
+    by_request = run_generate(fresh, req, progress=events.append)
+    by_args = run_generate(fresh, "a red house", width=48, height=32, steps=3, seed=1)
+    assert np.array_equal(by_request.image, by_args.image)
+    assert [e.step for e in events if e.phase == "generate" and e.step] == [1, 2, 3]
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        run_generate(fresh, req, cancel=cancel)

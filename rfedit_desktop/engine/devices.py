@@ -106,14 +106,6 @@ def apply_memory_mode(pipe: Any, device, mode: str = "none") -> None:
         )
 
 
-def execution_device(pipe: Any, device):
-    """Where inputs must go: offloaded pipelines compute on the accelerator, not on the CPU."""
-    try:
-        return pipe._execution_device
-    except Exception:  # noqa: BLE001  (older pipelines or no modules yet)
-        return device
-
-
 def configure_vae_tiling(pipe: Any, height: int, width: int) -> bool:
     """Tile the VAE for large images (bounded memory), untiled otherwise (exact, faster)."""
     vae = pipe.vae

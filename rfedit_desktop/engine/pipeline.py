@@ -28,6 +28,7 @@ from .. import flow
 from ..errors import Cancelled, EditError
 from . import images
 from .cache import CachedInversion, image_digest
+from .devices import configure_vae_tiling
 from .preview import packed_to_rgb, rgb_projection
 from .request import METHODS, EditRequest, EditResult, ProgressEvent, ProgressFn
 from .session import Engine
@@ -135,18 +136,10 @@ def _vae_shift_scale(engine: Engine) -> tuple[float, float]:
     return float(shift), float(scale)
 
 
-def _vae_device(engine: Engine) -> torch.device:
-    try:
-        dev = next(engine.pipe.vae.parameters()).device
-    except StopIteration:  # pragma: no cover
-        dev = engine.device
-    # Offloaded modules report "cpu" or "meta" while parked; they compute on the engine's device.
-    return engine.device if dev.type in ("cpu", "meta") else dev
-
-
 def encode_image(engine: Engine, rgb: np.ndarray) -> torch.Tensor:
     """h×w×3 uint8 → packed, normalised latent (1, tokens, 4C) in float32, from the VAE mean."""
     vae = engine.pipe.vae
+    configure_vae_tiling(engine.pipe, rgb.shape[0], rgb.shape[1])
     x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
     x = x.to(engine.device, vae.dtype)
     with torch.inference_mode():
@@ -164,6 +157,7 @@ def decode_latent(engine: Engine, packed: torch.Tensor, height: int, width: int)
     z = flow.unpack_latents(packed.float(), height // f, width // f)
     shift, scale = _vae_shift_scale(engine)
     z = (z / scale + shift).to(engine.device, vae.dtype)
+    configure_vae_tiling(engine.pipe, height, width)
     with torch.inference_mode():
         x = vae.decode(z, return_dict=False)[0]
     x = ((x.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
@@ -537,7 +531,7 @@ def run_invert(
 
 def run_generate(
     engine: Engine,
-    prompt: str,
+    prompt: str | EditRequest,
     width: int = 1024,
     height: int = 1024,
     steps: int = 28,
@@ -548,7 +542,21 @@ def run_generate(
     cancel: threading.Event | None = None,
     preview_every: int = 1,
 ) -> EditResult:
-    """Plain text-to-image on the same grid and sampler (the η = 0 case of editing)."""
+    """Plain text-to-image on the same grid and sampler (the η = 0 case of editing).
+
+    `prompt` may also be an EditRequest (the GUI's job queue sends one): its prompt, steps,
+    guidance, seed and preview rate are used, "stochastic" as method picks the SDE sampler, and
+    the size is its image's, if it has one, within its pixel budget.
+    """
+    if isinstance(prompt, EditRequest):
+        req = prompt
+        prompt, steps, guidance, seed = req.prompt, req.steps, req.guidance, req.seed
+        stochastic, preview_every = req.method == "stochastic", req.preview_every
+        if req.image is not None:
+            height, width = images.load_image(req.image).shape[:2]
+        height, width = images.fit_size(height, width,
+                                        _pixel_budget(engine, req.max_megapixels),
+                                        multiple=engine.size_multiple)
     check = EditRequest(image=None, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
                         preview_every=preview_every)
     validate_request(check)
@@ -567,10 +575,10 @@ def run_generate(
     f = engine.vae_scale_factor
     shape = (1, engine.latent_channels, h // f, w // f)
     noise = flow.pack_latents(torch.randn(shape, generator=_seed_generator(seed, 0)))
-    reporter.phase("edit", "generating")
+    reporter.phase("generate", "generating")
     t = time.perf_counter()
     x = flow.sample(velocity, noise.to(engine.device), sigmas, stochastic=stochastic,
-                    generator=_seed_generator(seed, 1), callback=reporter.steps("edit"))
+                    generator=_seed_generator(seed, 1), callback=reporter.steps("generate"))
     timings["edit"] = time.perf_counter() - t
     reporter.phase("decode", "decoding")
     t = time.perf_counter()
