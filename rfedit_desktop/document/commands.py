@@ -125,9 +125,8 @@ class ReplaceImageCommand(QUndoCommand):
         x: int,
         y: int,
         text: str,
-        parent: QUndoCommand | None = None,
     ):
-        super().__init__(text, parent)
+        super().__init__(text)
         self.doc, self.layer = doc, layer
         self.old = (layer.image, layer.x, layer.y)
         self.new = (image, x, y)
@@ -140,10 +139,10 @@ class ReplaceImageCommand(QUndoCommand):
 
 
 class RemoveLayerChild(QUndoCommand):
-    """RemoveLayerCommand usable as a child of a macro (merge down)."""
+    """Remove a layer without changing the active one (a MacroCommand part)."""
 
-    def __init__(self, doc: Document, layer: Layer, parent: QUndoCommand):
-        super().__init__("", parent)
+    def __init__(self, doc: Document, layer: Layer):
+        super().__init__("")
         self.doc, self.layer = doc, layer
         self.index = doc.index_of(layer)
 
@@ -155,10 +154,10 @@ class RemoveLayerChild(QUndoCommand):
 
 
 class SetActiveChild(QUndoCommand):
-    """Make a layer active on redo and restore the previous one on undo (inside a macro)."""
+    """Make a layer active on redo and restore the previous one on undo (a MacroCommand part)."""
 
-    def __init__(self, doc: Document, layer: Layer | None, parent: QUndoCommand):
-        super().__init__("", parent)
+    def __init__(self, doc: Document, layer: Layer | None):
+        super().__init__("")
         self.doc, self.layer, self.prev = doc, layer, doc.active_layer
 
     def redo(self) -> None:
@@ -166,6 +165,24 @@ class SetActiveChild(QUndoCommand):
 
     def undo(self) -> None:
         self.doc._set_active(self.prev)
+
+
+class MacroCommand(QUndoCommand):
+    """Several commands as one history entry. The children are kept in a Python list and run
+    here (not as Qt child commands), so their Python wrappers can never be collected while Qt
+    still points at them."""
+
+    def __init__(self, text: str, children: list[QUndoCommand]):
+        super().__init__(text)
+        self.children = list(children)
+
+    def redo(self) -> None:
+        for c in self.children:
+            c.redo()
+
+    def undo(self) -> None:
+        for c in reversed(self.children):
+            c.undo()
 
 
 class ReplaceStackCommand(QUndoCommand):

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QUndoCommand, QUndoStack
+from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from . import commands as C
 from .blend import BLEND_MODES, composition_mode
@@ -83,7 +83,7 @@ class Document(QObject):
         """Other rfedit data saved under data/rfedit/ in the .ora (e.g. cached latents)."""
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(max(0, int(undo_limit)))
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.history_budget = HistoryBudget(memory_budget)
         self._cache = CompositeCache(self._w, self._h, lambda: self._layers)
         self._merge_gen = 0
@@ -418,11 +418,12 @@ class Document(QObject):
             p.setOpacity(upper.opacity)
             p.drawImage(upper.bounds().topLeft() - union.topLeft(), upper.image)
         p.end()
-        macro = QUndoCommand(f'Merge "{upper.name}" down')
-        C.ReplaceImageCommand(self, lower, img, union.x(), union.y(), "", macro)
-        C.RemoveLayerChild(self, upper, macro)
-        C.SetActiveChild(self, lower, macro)
-        self.undo_stack.push(macro)
+        parts = [
+            C.ReplaceImageCommand(self, lower, img, union.x(), union.y(), ""),
+            C.RemoveLayerChild(self, upper),
+            C.SetActiveChild(self, lower),
+        ]
+        self.undo_stack.push(C.MacroCommand(f'Merge "{upper.name}" down', parts))
         return lower
 
     def flatten(self) -> Layer:
@@ -502,6 +503,11 @@ class Document(QObject):
         return anchor
 
     # ----------------------------------------------------------------- used by commands/brush
+    @Slot(bool)
+    def _on_clean_changed(self, clean: bool) -> None:
+        # a method slot (not a lambda), so Qt drops the connection when the document dies
+        self.modified_changed.emit(not clean)
+
     def _require_active(self) -> Layer:
         if self._active is None:
             raise DocumentError("No layer is selected.")
