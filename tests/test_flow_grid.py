@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rfedit_desktop.flow import (
     check_sigmas,
@@ -39,6 +41,17 @@ def test_grid_descends_from_one_to_zero_and_steps_sum_to_one(n, seq):
     assert len(d) == n and min(d) > 0
     assert sum(d) == pytest.approx(1.0, abs=1e-6)
     check_sigmas(s)  # a grid we make is a grid we accept
+
+
+def test_numpy_numbers_are_accepted():
+    assert torch.equal(flux_sigmas(np.int64(12), np.int64(1024)), flux_sigmas(12, 1024))
+    assert start_index(np.int32(28), np.float32(0.5)) == 14
+    with pytest.raises(ValueError, match="num_steps"):
+        start_index(0, 0.5)
+    with pytest.raises(ValueError, match="num_steps"):
+        nfe("edit", -1)
+    with pytest.raises(ValueError, match="unknown kind"):
+        nfe("paint", 28)
 
 
 def test_no_shift_is_the_plain_linspace():
@@ -129,3 +142,28 @@ def test_bad_packing_shapes():
         pack_latents(torch.zeros(16, 4, 4))
     with pytest.raises(ValueError, match="does not match"):
         unpack_latents(torch.zeros(1, 6, 64), 4, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=st.integers(1, 2), c=st.integers(1, 5), h=st.integers(1, 6), w=st.integers(1, 6))
+def test_pack_unpack_inverse_for_any_shape(b, c, h, w):
+    x = torch.arange(b * c * 4 * h * w, dtype=torch.float32).reshape(b, c, 2 * h, 2 * w)
+    packed = pack_latents(x)
+    assert packed.shape == (b, h * w, 4 * c)
+    assert torch.equal(unpack_latents(packed, 2 * h, 2 * w), x)
+    # each token holds one 2x2 patch of every channel
+    assert set(packed[0, 0].tolist()) == {
+        x[0, ch, i, j].item() for ch in range(c) for i in (0, 1) for j in (0, 1)
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 200), seq=st.one_of(st.none(), st.integers(1, 16384)),
+       s=st.floats(0.001, 1.0))
+def test_grid_and_truncation_invariants(n, seq, s):
+    sig = flux_sigmas(n, seq)
+    assert (sig[1:] < sig[:-1]).all() and sig[0] == 1 and sig[-1] == 0
+    assert sum(step_sizes(sig)) == pytest.approx(1.0, abs=1e-5)
+    k0 = start_index(n, s)
+    assert 0 <= k0 <= n - 1
+    assert abs((n - k0) - s * n) <= 0.5 or k0 == n - 1

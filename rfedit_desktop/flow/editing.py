@@ -11,7 +11,7 @@ import math
 import torch
 
 from ._steps import Callback, Velocity, call_velocity, draw_noise, report, state_dtype
-from .grid import check_sigmas, check_strength, start_index, step_sizes
+from .grid import check_sigmas, check_strength, is_real, start_index, step_sizes
 
 
 def eta_schedule(
@@ -26,13 +26,13 @@ def eta_schedule(
     With `decay_power` p the window's values fade as eta (1 - i/N)^p. Indices are absolute grid
     indices, so a strength truncation does not move the window.
     """
-    if not (isinstance(eta, (int, float)) and 0.0 <= eta <= 1.0):
+    if not (is_real(eta) and 0.0 <= eta <= 1.0):
         raise ValueError(f"eta must be in [0, 1], got {eta!r}")
-    if not (0.0 <= start <= 1.0 and 0.0 <= stop <= 1.0):
+    if not (is_real(start) and is_real(stop) and 0.0 <= start <= 1.0 and 0.0 <= stop <= 1.0):
         raise ValueError(f"start and stop must be fractions in [0, 1], got {start!r}, {stop!r}")
     if start > stop:
         raise ValueError(f"start ({start}) must not be after stop ({stop})")
-    if decay_power is not None and not decay_power >= 0:
+    if decay_power is not None and not (is_real(decay_power) and decay_power >= 0):
         raise ValueError(f"decay_power must be >= 0 or None, got {decay_power!r}")
     # the tolerance keeps e.g. start = 3/28 on step 3 despite rounding in 3/28 * 28
     first = math.floor(start * num_steps + 1e-9)

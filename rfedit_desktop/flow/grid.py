@@ -7,6 +7,7 @@ once per request is the first condition for a faithful round trip.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -35,8 +36,9 @@ def flux_sigmas(
     unshifted. Computed in float64 and rounded once, so it may differ from diffusers' float32
     arithmetic by one ulp.
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+    if not is_integer(num_steps) or num_steps < 1:
         raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
+    num_steps = int(num_steps)
     base = torch.linspace(1.0, 1.0 / num_steps, num_steps, dtype=torch.float64)
     if shift and image_seq_len is not None:
         if image_seq_len < 1:
@@ -80,13 +82,25 @@ def start_index(num_steps: int, strength: float) -> int:
     strength = 1 is a full inversion to noise (k0 = 0); small strengths touch only the last,
     low-noise steps.
     """
+    if not is_integer(num_steps) or num_steps < 1:
+        raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
     check_strength(strength)
+    num_steps = int(num_steps)
     done = int(math.floor(strength * num_steps + 0.5))
     return num_steps - max(1, min(num_steps, done))
 
 
+def is_real(value: object) -> bool:
+    """A plain number (python or numpy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_strength(strength: float) -> None:
-    if not (isinstance(strength, (int, float)) and 0.0 < strength <= 1.0):
+    if not (is_real(strength) and 0.0 < strength <= 1.0):
         raise ValueError(f"strength must be in (0, 1], got {strength!r}")
 
 
@@ -96,8 +110,6 @@ def nfe(kind: str, num_steps: int, strength: float = 1.0) -> int:
     `invert`, `edit` and `sdedit` each cost N - k0; `sample` costs N; `round-trip` (invert then
     edit, the full RF-Inversion) costs 2 (N - k0).
     """
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps!r}")
     k = num_steps - start_index(num_steps, strength)
     table = {"invert": k, "edit": k, "sdedit": k, "sample": num_steps, "round-trip": 2 * k}
     if kind not in table:

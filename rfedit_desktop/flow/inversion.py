@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ._steps import Callback, Velocity, call_velocity, draw_noise, report, state_dtype
-from .grid import check_sigmas, start_index, step_sizes
+from .grid import check_sigmas, is_real, start_index, step_sizes
 
 
 @dataclass
@@ -28,7 +28,7 @@ class InversionResult:
 
 
 def check_gamma(gamma: float) -> None:
-    if not (isinstance(gamma, (int, float)) and 0.0 <= gamma <= 1.0):
+    if not (is_real(gamma) and 0.0 <= gamma <= 1.0):
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
 
 
