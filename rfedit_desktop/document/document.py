@@ -97,12 +97,14 @@ class Document(QObject):
         background: QColor | None = WHITE,
         name: str = "Background",
         parent: QObject | None = None,
+        **options: Any,
     ) -> Document:
         """A document with one layer filled with `background` (transparent when None).
 
-        The layer is not on the undo stack: a new document starts clean.
+        The layer is not on the undo stack: a new document starts clean. `options` are the
+        constructor's (undo_limit, memory_budget).
         """
-        doc = cls(width, height, parent)
+        doc = cls(width, height, parent, **options)
         doc.add_layer(name, image=new_image(width, height, background), undoable=False)
         return doc
 
