@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .engine.presets import get_preset
 from .errors import Cancelled, EditError
 
 EXIT_USER_ERROR = 2
@@ -148,25 +149,30 @@ def _engine(args: argparse.Namespace):
                        dtype=args.dtype, base=args.base, release_t5=args.release_t5)
 
 
-def _request(args: argparse.Namespace, prompt: str = ""):
-    from .engine.presets import get_preset
+def _read_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The image and mask as arrays, read before the model loads so a bad file fails fast."""
+    from .engine import images
+
+    image = images.load_image(args.input)
+    mask = None
+    if args.mask is not None:
+        mask = images.prepare_mask(args.mask, image.shape[0], image.shape[1])
+    return image, mask
+
+
+def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, prompt: str = ""):
+    """Flags win over the preset, the preset over the model's defaults (rfedit.json)."""
     from .engine.request import EditRequest
 
     preset = get_preset(args.preset).params() if args.preset else {}
+    defaults = {**_DEFAULTS, "guidance": engine.default_guidance}
 
     def pick(name: str) -> Any:
         given = getattr(args, name, None)
         if given is not None:
             return given
-        return preset.get(name, _DEFAULTS.get(name))
+        return preset.get(name, defaults.get(name))
 
-    from .engine import images
-
-    # Read the files before loading the model, so that a bad file fails in a moment.
-    image = images.load_image(args.input)
-    mask = None
-    if args.mask is not None:
-        mask = images.prepare_mask(args.mask, image.shape[0], image.shape[1])
     return EditRequest(
         image=image,
         prompt=prompt,
@@ -214,8 +220,11 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     from .engine.pipeline import run_edit
 
     out = _check_out(args.out)
-    request = _request(args, args.prompt)
+    if args.preset:
+        get_preset(args.preset)
+    image, mask = _read_inputs(args)
     engine = _engine(args)
+    request = _request(args, image, mask, engine, args.prompt)
     t = time.perf_counter()
     result = run_edit(engine, request, progress=bars)
     bars.close()
@@ -238,8 +247,11 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     from .engine.pipeline import run_invert
 
-    request = _request(args)
+    if args.preset:
+        get_preset(args.preset)
+    image, mask = _read_inputs(args)
     engine = _engine(args)
+    request = _request(args, image, mask, engine)
     t = time.perf_counter()
     info = run_invert(engine, request, progress=bars)
     bars.close()

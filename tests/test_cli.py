@@ -154,3 +154,22 @@ def test_subprocess_zero_byte_image_exits_2_without_traceback(tmp_path) -> None:
     assert proc.returncode == 2
     assert "empty" in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_model_folder_defaults_from_rfedit_json(tmp_path, capsys) -> None:
+    from rfedit_desktop.engine.images import read_png_params
+    from rfedit_desktop.engine.tiny import save_tiny_flux
+
+    folder = save_tiny_flux(tmp_path / "model", seed=2)
+    (folder / "rfedit.json").write_text(json.dumps(
+        {"name": "little flux", "resolution": 32, "default_guidance": 2.0}))
+    src = _image(tmp_path / "in.png", seed=107, size=(64, 64))
+    out = tmp_path / "o.png"
+    assert main(["edit", str(src), "--prompt", "a cat", "--out", str(out), "--json",
+                 "--model", str(folder), "--steps", "2", "--quiet"]) == 0
+    report = _json(capsys)
+    assert report["model"] == "little flux" and report["model_size"] == [32, 32]
+    params = read_png_params(out)
+    assert params["guidance"] == 2.0 and params["model"] == "little flux"
+    with Image.open(out) as im:
+        assert im.size == (64, 64)
