@@ -15,8 +15,8 @@ def _app(qapp):
     return qapp
 
 
-def stroke(doc, layer, y, color=QColor(0, 0, 0)):
-    s = Stroke(doc, BrushSettings(size=8, color=color, hardness=1.0))
+def stroke(doc, layer, y, color=None):
+    s = Stroke(doc, BrushSettings(size=8, color=color or QColor(0, 0, 0), hardness=1.0))
     s.begin(layer, QPointF(5, y))
     s.move(QPointF(250, y))
     return s.end()
