@@ -180,11 +180,13 @@ class _Reader:
     def has(self, name: str) -> bool:
         return name in self.infos
 
-    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        """The member's bytes; never more than `limit` (default MAX_MEMBER_BYTES) nor than its
+        declared size, whatever the compressed stream would produce."""
         info = self.infos.get(name)
         if info is None:
             raise DocumentError(f'"{self.label}" is missing "{name}".')
-        cap = min(limit, info.file_size)
+        cap = min(MAX_MEMBER_BYTES if limit is None else limit, info.file_size)
         try:
             with self.zf.open(info) as f:
                 data = f.read(cap + 1)
@@ -222,7 +224,7 @@ def _decode_png(data: bytes, name: str, label: str):
     except DocumentError:
         raise
     except Exception as e:  # Pillow raises many types for damaged data
-        raise DocumentError(f'"{label}": {name} is damaged ({e}).') from e
+        raise DocumentError(f'"{label}": {name} is damaged and cannot be decoded.') from e
     return array_to_qimage(arr)
 
 
