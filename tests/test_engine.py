@@ -285,3 +285,18 @@ def test_generate_accepts_the_guis_request(fresh) -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         run_generate(fresh, req, cancel=cancel)
+
+
+def test_bf16_engine_runs_close_to_fp32() -> None:
+    """The accelerators' dtype path (model in bf16, sampler state in float32) on the CPU."""
+    from rfedit_desktop.engine.cache import InversionCache
+    from rfedit_desktop.engine.pipeline import run_edit
+    from rfedit_desktop.engine.session import load_engine
+
+    out = {}
+    for dtype in ("fp32", "bf16"):
+        eng = load_engine("tiny", device="cpu", dtype=dtype, cache=InversionCache(use_disk=False))
+        assert eng.pipe.transformer.dtype == (torch.bfloat16 if dtype == "bf16" else torch.float32)
+        out[dtype] = run_edit(eng, request(image=picture(32, 32))).image.astype(int)
+    diff = np.abs(out["fp32"] - out["bf16"])
+    assert diff.mean() < 4.0

@@ -188,7 +188,9 @@ def make_velocity(
         g = torch.full([1], float(guidance), device=engine.device, dtype=torch.float32)
 
     def velocity(x: torch.Tensor, sigma: float) -> torch.Tensor:
-        t = torch.full([x.shape[0]], sigma, device=engine.device, dtype=model_dtype)
+        # float32 timestep: the embedding is computed in float32 inside, so sigma keeps its
+        # precision even when the model runs in bf16
+        t = torch.full([x.shape[0]], sigma, device=engine.device, dtype=torch.float32)
         with torch.inference_mode():
             u = transformer(
                 hidden_states=x.to(engine.device, model_dtype),
