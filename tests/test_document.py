@@ -307,3 +307,19 @@ def test_composite_for_edit_sources():
     assert vis[0, 0].tolist() == [255, 255, 255, 255] and vis[0, 5].tolist() == [0, 0, 255, 255]
     assert act[0, 0, 3] == 0 and act[0, 5].tolist() == [0, 0, 255, 255]
     assert doc.active_layer is la
+
+
+def test_void_qt_calls_cannot_free_none():
+    """PySide6 6.12 on CPython 3.11 drops a reference to None per void call (pyside_fix)."""
+    import sys
+
+    from PySide6.QtGui import QPainter
+
+    img = new_image(4, 4)
+    p = QPainter(img)
+    before = sys.getrefcount(None)
+    for _ in range(20_000):
+        p.setOpacity(0.5)
+    p.end()
+    assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
+    assert before - sys.getrefcount(None) <= 20_000

@@ -1,69 +1,32 @@
-"""Work around a reference-count bug of PySide6 6.12 on Python < 3.12.
+"""Work around PySide6 6.12's reference-count bug on CPython < 3.12 — for None too.
 
-`SignalInstance.emit()` and `.disconnect()` return True/False without taking a reference (fine
-where bools are immortal, Python 3.12+). On Python 3.11 every call steals one reference from
-the bool singletons, and after a few hundred signal emissions the interpreter aborts
-("bool_dealloc: deallocating True or False"), usually at exit, sometimes mid-session.
-
-`apply()` measures whether this PySide6 build has the bug and, only then, wraps the two methods
-to give the missing reference back. It is idempotent and cheap; `document` applies it on import,
-and anything else that emits signals (ui/, jobs/) should import this module first.
+The 6.12 wheels return the singletons without taking a reference, as is correct only where
+they are immortal (CPython 3.12+): every call of a *void* Qt method from Python (QPainter's
+setOpacity, drawImage, fillRect, QImage.fill, QUndoStack.undo/redo, ...) drops a reference to
+None, and every SignalInstance.emit()/disconnect() one to True/False. None starts near 4000
+references, so a few seconds of painting abort the interpreter ("none_dealloc: deallocating
+None"). `jobs.qt_workaround` pins True/False for signals; the compositor and brushes need None
+pinned as well. We do what 3.12 does: give each singleton a reference count no program can use
+up. Idempotent, CPython < 3.12 only; `document` applies it on import.
 """
 
 from __future__ import annotations
 
 import ctypes
+import platform
 import sys
 
-_APPLIED = False
-
-
-def _leaks() -> bool:
-    from PySide6.QtCore import QObject, Signal
-
-    class _Probe(QObject):
-        ping = Signal()
-
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.ping.emit()
-    return sys.getrefcount(True) < before
+_PINNED = False
 
 
 def apply() -> bool:
-    """Patch SignalInstance.emit/.disconnect if (and only if) they leak; True when patched."""
-    global _APPLIED
-    if _APPLIED:
-        return True
-    if sys.version_info >= (3, 12):
+    """Pin None, True, False, Ellipsis and NotImplemented; True if this call changed them."""
+    global _PINNED
+    if _PINNED or sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
         return False
-    from PySide6.QtCore import SignalInstance
-
-    if getattr(SignalInstance, "_rfedit_refcount_fix", False):
-        _APPLIED = True
-        return True
-    if not _leaks():
-        return False
-    incref = ctypes.pythonapi.Py_IncRef
-    incref.argtypes = [ctypes.py_object]
-    incref.restype = None
-
-    def wrap(orig):
-        def fixed(self, *args, **kwargs):
-            result = orig(self, *args, **kwargs)
-            if result is True or result is False:
-                incref(result)
-            return result
-
-        fixed.__name__ = orig.__name__
-        fixed.__doc__ = orig.__doc__
-        return fixed
-
-    SignalInstance.emit = wrap(SignalInstance.emit)
-    SignalInstance.disconnect = wrap(SignalInstance.disconnect)
-    SignalInstance._rfedit_refcount_fix = True
-    _APPLIED = True
+    for singleton in (None, True, False, Ellipsis, NotImplemented):
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
+    _PINNED = True
     return True
 
 
