@@ -200,3 +200,19 @@ def test_gguf_without_package_is_a_clear_error(tmp_path: Path, monkeypatch) -> N
     f.write_bytes(b"GGUF")
     with pytest.raises(EditError, match="pip install"):
         resolve_model(str(f), base=str(tmp_path))
+
+
+def test_corrupt_weights_and_configs_are_edit_errors(tiny_folder: Path, tmp_path: Path) -> None:
+    folder = _copy(tiny_folder, tmp_path / "corrupt")
+    weights = next((folder / "transformer").glob("*.safetensors"))
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(EditError, match="Could not load the model"):
+        load_pipeline(str(folder))
+    weights.write_bytes(data)
+    cfg = folder / "vae" / "config.json"
+    settings = json.loads(cfg.read_text())
+    settings["block_out_channels"] = [8, 8, 16, 32]  # shapes no longer match the weights
+    cfg.write_text(json.dumps(settings))
+    with pytest.raises(EditError, match="Could not load the model"):
+        load_pipeline(str(folder))
