@@ -216,3 +216,35 @@ def test_corrupt_weights_and_configs_are_edit_errors(tiny_folder: Path, tmp_path
     cfg.write_text(json.dumps(settings))
     with pytest.raises(EditError, match="Could not load the model"):
         load_pipeline(str(folder))
+
+
+def test_gguf_transformer_loads_quantized(tiny_folder: Path, tmp_path: Path) -> None:
+    gguf = pytest.importorskip("gguf")
+    from gguf.quants import quantize
+
+    from rfedit_desktop.engine.tiny import tiny_flux
+
+    reference = tiny_flux(seed=5).transformer
+    path = tmp_path / "tiny-q8.gguf"
+    writer = gguf.GGUFWriter(str(path), arch="flux")
+    for name, value in reference.state_dict().items():
+        a = value.float().numpy()
+        if a.ndim == 2 and a.shape[-1] % 32 == 0:
+            q = quantize(a, gguf.GGMLQuantizationType.Q8_0)
+            writer.add_tensor(name, q, raw_shape=q.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(name, a)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+    source = resolve_model(str(path), base=str(tiny_folder))
+    assert source.kind == "gguf"
+    pipe, _ = load_pipeline(source)
+    from diffusers.quantizers.gguf.utils import dequantize_gguf_tensor
+
+    loaded = pipe.transformer.transformer_blocks[0].attn.to_q.weight
+    exact = reference.transformer_blocks[0].attn.to_q.weight
+    assert type(loaded).__name__ == "GGUFParameter"
+    assert (dequantize_gguf_tensor(loaded) - exact).abs().max() < 0.01 * exact.abs().max()
