@@ -43,6 +43,10 @@ def test_premultiply_round_trip_is_exact_for_every_valid_pixel():
     p = p.reshape(257, 128, 4)  # 32896 pixels as an image
     img = array_to_qimage(p, premultiplied=True)
     assert np.array_equal(qimage_to_array(img, straight=False), p)
+    # the fast (Qt) straight-alpha path used for files round-trips exactly too
+    straight = qimage_to_array(img, straight=True)
+    assert np.array_equal(qimage_to_array(array_to_qimage(straight), straight=False), p)
+    assert np.array_equal(premultiply(straight), p)
     # straight -> premultiplied -> straight keeps every colour where alpha is opaque
     assert np.array_equal(
         unpremultiply(premultiply(p[..., :]))[p[..., 3] == 255], p[p[..., 3] == 255]
@@ -323,3 +327,30 @@ def test_void_qt_calls_cannot_free_none():
     p.end()
     assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
     assert before - sys.getrefcount(None) <= 20_000
+
+
+def test_incremental_composite_equals_a_fresh_one_after_many_changes(monkeypatch):
+    from rfedit_desktop.document import BrushSettings, Stroke
+    from rfedit_desktop.document import composite as comp
+
+    monkeypatch.setattr(comp, "TILE", 32)
+    doc = Document.new(100, 70)
+    a = solid(doc, "a", (200, 100, 30, 180))
+    b = doc.add_layer("b", image=new_image(30, 30, QColor(0, 0, 255, 200)), x=50, y=20)
+    doc.composite()  # fill the cache, then change things piecewise
+    rng = np.random.default_rng(3)
+    for i in range(12):
+        s = Stroke(doc, BrushSettings(size=float(rng.uniform(3, 20)), color=QColor(0, 200, 0)))
+        s.begin(a if i % 2 else b, QPointF(*rng.uniform(0, 100, 2)))
+        s.move(QPointF(*rng.uniform(0, 100, 2)))
+        s.end()
+        doc.composite(QRect(*[int(v) for v in rng.integers(0, 60, 4)]))  # partial reads
+    doc.set_layer_offset(b, 10, 5)
+    doc.set_layer_blend_mode(a, "screen")
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    cached = qimage_to_array(doc.composite(), straight=False)
+    doc._cache.clear()
+    fresh = qimage_to_array(doc.composite(), straight=False)
+    assert np.array_equal(cached, fresh)

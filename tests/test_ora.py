@@ -323,3 +323,41 @@ def test_save_to_a_folder_fails_cleanly(tmp_path):
         Document.new(4, 4).save()  # no file name yet
     with pytest.raises(DocumentError):
         doc.save(tmp_path / "no such dir" / "x.ora")
+
+
+def test_far_away_offset_is_refused(tmp_path):
+    xml = '<image w="2" h="2"><stack><layer src="data/a.png" x="1e300"/></stack></image>'
+    path = hand_made(tmp_path / "far.ora", xml, {"data/a.png": png(np.zeros((2, 2, 4), np.uint8))})
+    with pytest.raises(DocumentError, match="far"):
+        load_ora(path)
+
+
+def test_randomly_damaged_files_never_raise_anything_but_document_error(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    doc = Document.new(6, 5)
+    doc.add_mask_layer()
+    good = ora_mod.ora_bytes(doc)
+    target = tmp_path / "fuzz.ora"
+
+    @settings(
+        max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), max_size=8),
+        st.integers(20, len(good)),
+    )
+    def check(flips, cut):
+        data = bytearray(good[:cut])
+        for pos, val in flips:
+            if pos < len(data):
+                data[pos] = val
+        target.write_bytes(bytes(data))
+        try:
+            back = load_ora(target)
+        except DocumentError:
+            return
+        assert back.width == 6 and back.height == 5
+
+    check()

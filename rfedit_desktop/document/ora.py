@@ -20,11 +20,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import posixpath
 import re
 import struct
 import xml.etree.ElementTree as ET
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ EXTRA_DIR = "data/rfedit/extra/"
 THUMBNAIL_SIDE = 256
 MAX_XML_BYTES = 16 * 1024**2
 MAX_JSON_BYTES = 64 * 1024**2
+MAX_OFFSET = 1_000_000
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _SAFE_EXTRA = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -75,9 +78,15 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     stack = ET.SubElement(root, "stack")
     members: list[tuple[str, bytes]] = []
     layers = doc.layers
-    for i, layer in enumerate(reversed(layers)):  # stack.xml lists the top layer first
+    top_first = list(reversed(layers))  # stack.xml lists the top layer first
+    # PNG encoding releases the GIL: encode layers in parallel (one big photo = many layers)
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        pngs = list(
+            pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), top_first)
+        )
+    for i, layer in enumerate(top_first):
         src = f"data/layer{len(layers) - 1 - i}.png"
-        members.append((src, _png_bytes(layer.rgba(straight=True), compress_level)))
+        members.append((src, pngs[i]))
         attrs = {
             "src": src,
             "name": layer.name,
@@ -260,6 +269,8 @@ def _walk(
         tag = el.tag.rsplit("}", 1)[-1]
         x = dx + int(_num(el, "x", 0, label))
         y = dy + int(_num(el, "y", 0, label))
+        if abs(x) > MAX_OFFSET or abs(y) > MAX_OFFSET:
+            raise DocumentError(f'"{label}": a layer is placed implausibly far away ({x}, {y}).')
         op = opacity * min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
         vis = visible and el.get("visibility", "visible") != "hidden"
         if tag == "layer":
@@ -292,8 +303,14 @@ def load_ora(path: str | Path):
     except (OSError, ValueError, EOFError) as e:
         raise DocumentError(f'"{label}" could not be read ({e}).') from e
     with zf:
-        reader = _Reader(zf, label)
-        doc = _build(reader, label, Document)
+        try:
+            reader = _Reader(zf, label)
+            doc = _build(reader, label, Document)
+        except DocumentError:
+            raise
+        except Exception as e:  # a hostile file must never escape as a random exception
+            log.exception("unexpected error reading %s", path)
+            raise DocumentError(f'"{label}" is damaged ({type(e).__name__}: {e}).') from e
     doc.set_file_path(str(path))
     doc.mark_clean()
     return doc
