@@ -361,3 +361,22 @@ def test_randomly_damaged_files_never_raise_anything_but_document_error(tmp_path
         assert back.width == 6 and back.height == 5
 
     check()
+
+
+def test_too_many_pixels_in_total_is_refused_before_decoding(tmp_path, monkeypatch):
+    layer = png(np.zeros((10, 10, 4), np.uint8))
+    xml = (
+        '<image w="10" h="10"><stack>'
+        + "".join(f'<layer src="data/{i}.png"/>' for i in range(5))
+        + "</stack></image>"
+    )
+    path = hand_made(tmp_path / "many.ora", xml, {f"data/{i}.png": layer for i in range(5)})
+    monkeypatch.setattr(ora_mod, "MAX_TOTAL_PIXELS", 450)
+    decoded = []
+    monkeypatch.setattr(ora_mod, "_decode_png", lambda *a: decoded.append(a))
+    with pytest.raises(DocumentError, match="too large"):
+        load_ora(path)
+    assert decoded == []
+    monkeypatch.setattr(ora_mod, "MAX_LAYERS", 3)
+    with pytest.raises(DocumentError, match="5 layers"):
+        load_ora(path)

@@ -125,7 +125,7 @@ class Stroke:
         """Finish: push one StrokeCommand holding the touched tiles (None if nothing changed)."""
         if not self.active:
             return None
-        tiles, layer = self._tiles, self.layer
+        tiles, layer, dirty = self._tiles, self.layer, QRect(self._dirty)
         self._reset()
         if not tiles.tiles:
             return None
@@ -133,7 +133,7 @@ class Stroke:
             text = "Mask eraser" if self.settings.eraser else "Mask brush"
         else:
             text = "Eraser stroke" if self.settings.eraser else "Brush stroke"
-        cmd = StrokeCommand(self.doc, tiles, self._dirty_total, text)
+        cmd = StrokeCommand(self.doc, tiles, dirty, text)
         self.doc.undo_stack.push(cmd)
         self.doc.history_budget.register(cmd, tiles)
         self.doc.layer_pixels_changed.emit(layer.id)
@@ -151,10 +151,7 @@ class Stroke:
             self.doc._pixels_changed(layer, QRect(x + layer.x, y + layer.y, w, h))
 
     # ------------------------------------------------------------------ internals
-    _dirty_total = QRect()
-
     def _reset(self) -> None:
-        self._dirty_total = QRect(self._dirty)
         self.layer = None
         self._tiles = None
         self._cov = {}

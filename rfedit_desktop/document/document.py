@@ -270,7 +270,7 @@ class Document(QObject):
         mask = self.mask_layer
         if mask is None:
             return None
-        canvas = self._layer_on_canvas(mask, opaque_alpha_only=True)
+        canvas = self._layer_on_canvas(mask)
         alpha = qimage_to_array(canvas, straight=False)[..., 3]
         if not alpha.any():
             return None
@@ -524,7 +524,7 @@ class Document(QObject):
             n += 1
         return f"{base} {n}"
 
-    def _layer_on_canvas(self, layer: Layer, opaque_alpha_only: bool = False) -> QImage:
+    def _layer_on_canvas(self, layer: Layer) -> QImage:
         if layer.bounds() == self.rect():
             return layer.image
         canvas = new_image(self._w, self._h)

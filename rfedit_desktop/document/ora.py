@@ -51,6 +51,8 @@ THUMBNAIL_SIDE = 256
 MAX_XML_BYTES = 16 * 1024**2
 MAX_JSON_BYTES = 64 * 1024**2
 MAX_OFFSET = 1_000_000
+MAX_LAYERS = 2000
+MAX_TOTAL_PIXELS = 1_000_000_000  # about 4 GB of layers in memory
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _SAFE_EXTRA = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -342,10 +344,13 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         raise DocumentError(f'"{label}": stack.xml has no layer stack.')
 
     entries = _walk(stack, label, warnings)
-    layers: list[Layer] = []
-    active: Layer | None = None
-    used_ids: set[int] = set()
-    mask_seen = False
+    if len(entries) > MAX_LAYERS:
+        raise DocumentError(
+            f'"{label}" has {len(entries)} layers; rfedit opens at most {MAX_LAYERS}.'
+        )
+    # first pass: read every layer's PNG header, so the total size is known before decoding
+    sources: list[tuple[ET.Element, int, int, float, bool, str, bytes]] = []
+    total_pixels = 0
     for el, x, y, opacity, visible in reversed(entries):  # bottom first
         src = el.get("src", "")
         if not src:
@@ -357,7 +362,23 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         if not src.lower().endswith(".png"):
             warnings.append(f"{src} is not a PNG layer; skipped.")
             continue
-        image = _decode_png(reader.read(src), src, label)
+        data = reader.read(src)
+        pw, ph = _png_size(data, src, label)
+        check_size(pw, ph, f'"{label}": {src}')
+        total_pixels += pw * ph
+        if total_pixels > MAX_TOTAL_PIXELS:
+            raise DocumentError(
+                f'"{label}": its layers together are too large to open '
+                f"(over {MAX_TOTAL_PIXELS // 1_000_000} megapixels)."
+            )
+        sources.append((el, x, y, opacity, visible, src, data))
+
+    layers: list[Layer] = []
+    active: Layer | None = None
+    used_ids: set[int] = set()
+    mask_seen = False
+    for el, x, y, opacity, visible, src, data in sources:
+        image = _decode_png(data, src, label)
         blend, known = from_svg_name(el.get("composite-op"))
         if not known:
             warnings.append(
