@@ -90,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--round-trip-steps", default="28,56,112")
     p.add_argument("--repeats", type=int, default=5, help="rounds; the table shows medians")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (0: torch's default); 1 is steadier on a busy machine")
     args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     t = time.perf_counter()
     engine = load_engine(args.model, device=args.device,
