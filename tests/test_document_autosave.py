@@ -91,3 +91,13 @@ def test_second_write_replaces_the_first(tmp_path):
     session.write(doc)
     assert len(list(tmp_path.glob("*.ora"))) == 1
     session.discard()
+
+
+def test_stale_marker_without_autosave_is_cleaned_up(tmp_path):
+    live = AutosaveSession(tmp_path, session_id="live")
+    dead = AutosaveSession(tmp_path, session_id="dead")
+    info = json.loads(dead.marker_path.read_text())
+    info["pid"] = dead_pid()
+    dead.marker_path.write_text(json.dumps(info))
+    assert list_recoverable(tmp_path) == []
+    assert not dead.marker_path.exists() and live.marker_path.exists()

@@ -159,6 +159,18 @@ def list_recoverable(folder: Path | None = None) -> list[RecoveryEntry]:
                 pid=pid,
             )
         )
+    # markers of sessions that died before their first autosave have nothing to recover
+    for marker in folder.glob("*.session.json"):
+        sid = marker.name[: -len(".session.json")]
+        if (folder / f"{sid}.ora").exists():
+            continue
+        try:
+            pid = int(json.loads(marker.read_text("utf-8")).get("pid", 0))
+        except (OSError, ValueError, AttributeError, TypeError):
+            pid = 0
+        if not _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                marker.unlink()
     entries.sort(key=lambda e: e.saved_at, reverse=True)
     return entries
 

@@ -9,6 +9,7 @@ gives back p for every valid premultiplied pixel, so a save/load round trip lose
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -137,11 +138,58 @@ def color_to_native(color: QColor) -> np.ndarray:
     return out
 
 
-def read_image_array(path: str | Path) -> np.ndarray:
-    """Read PNG/JPEG/WebP/TIFF/BMP as HxWx4 straight RGBA uint8, EXIF orientation applied.
+def _to_srgb(im):
+    """Convert an image with an embedded colour profile to sRGB (what the screen and the model
+    assume); images without one, or with a profile Pillow cannot read, are kept as they are."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
+        return im
+    try:
+        from PIL import ImageCms
 
-    The header's size is checked before any pixel is decoded (decompression bombs), and every
-    decoder failure (truncated, corrupt, unknown format) becomes one DocumentError.
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = (ImageCms.getProfileDescription(src) or "").lower().replace(" ", "")
+        if "srgb" in desc:
+            return im
+        alpha = im.getchannel("A") if im.mode == "RGBA" else None
+        base = im.convert("RGB") if im.mode == "RGBA" else im
+        out = ImageCms.profileToProfile(base, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        if out is None:
+            return im
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+    except Exception:  # a broken profile is not worth refusing the picture
+        return im
+
+
+def _to_rgba8(im) -> np.ndarray:
+    """Any Pillow mode as HxWx4 straight RGBA uint8; 16-bit and float greys are scaled, not
+    clipped (Pillow's own convert() would turn most of a 16-bit image white)."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        grey = np.asarray(im, dtype=np.float64)
+        if mode == "I" and grey.max(initial=0) <= 255:
+            scale = 1.0
+        else:
+            scale = 255.0 / 65535.0
+        g = np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8)
+        return np.dstack([g, g, g, np.full_like(g, 255)])
+    if mode == "F":
+        grey = np.asarray(im, dtype=np.float64)
+        hi = 1.0 if grey.max(initial=0) <= 1.0 else 255.0
+        g = np.clip(grey * (255.0 / hi) + 0.5, 0, 255).astype(np.uint8)
+        return np.dstack([g, g, g, np.full_like(g, 255)])
+    return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
+
+
+def read_image_array(path: str | Path) -> np.ndarray:
+    """Read PNG/JPEG/WebP/TIFF/BMP as HxWx4 straight RGBA uint8.
+
+    EXIF orientation is applied, embedded colour profiles are converted to sRGB, 16-bit greys
+    are scaled to 8 bits. The header's size is checked before any pixel is decoded
+    (decompression bombs), and every decoder failure (truncated, corrupt, unknown format)
+    becomes one DocumentError naming the file.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -152,22 +200,24 @@ def read_image_array(path: str | Path) -> np.ndarray:
             check_size(im.width, im.height, f'"{name}"')
             im.load()
             im = ImageOps.exif_transpose(im)
-            if im.mode not in ("RGBA", "RGB", "L", "LA"):
-                im = im.convert("RGBA")
-            im = im.convert("RGBA")
-            arr = np.asarray(im, dtype=np.uint8).copy()
+            im = _to_srgb(im)
+            arr = _to_rgba8(im)
     except DocumentError:
         raise
     except FileNotFoundError as e:
         raise DocumentError(f'"{name}" does not exist.') from e
     except IsADirectoryError as e:
         raise DocumentError(f'"{name}" is a folder, not an image.') from e
+    except PermissionError as e:
+        raise DocumentError(f'"{name}" cannot be read (permission denied).') from e
     except UnidentifiedImageError as e:
         raise DocumentError(f'"{name}" is not an image rfedit can read.') from e
     except Image.DecompressionBombError as e:
-        raise DocumentError(f'"{name}" is too large to open safely ({e}).') from e
-    except (OSError, SyntaxError, ValueError) as e:
+        raise DocumentError(f'"{name}" is too large to open safely.') from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise DocumentError(f'"{name}" is damaged or truncated ({e}).') from e
+    except MemoryError as e:
+        raise DocumentError(f'Not enough memory to open "{name}".') from e
     return arr
 
 
@@ -177,7 +227,8 @@ def read_image(path: str | Path) -> QImage:
 
 
 def open_image(path: str | Path):
-    """An image file as a new one-layer Document (not yet saved: no file path, modified)."""
+    """An image file as a new one-layer Document: clean, no project file path yet, and
+    `source_path` set to the image (Save then asks for an .ora name)."""
     from .document import Document
 
     path = Path(path)
