@@ -54,6 +54,7 @@ def test_every_method_returns_the_input_size(fresh, method) -> None:
     assert result.image.shape == (37, 53, 3) and result.image.dtype == np.uint8
     assert result.metadata["method"] == method
     assert result.metadata["input_size"] == [53, 37]
+    assert result.metadata["prompt_truncated"] is False
     w, h = result.metadata["model_size"]
     assert w % 16 == 0 and h % 16 == 0
     expected_nfe = STEPS if method == "sdedit" else 2 * STEPS

@@ -133,3 +133,13 @@ def test_engine_package_import_is_torch_free() -> None:
             "print('torch' in sys.modules, callable(e.__getattr__))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_long_prompts_are_flagged_as_truncated(pipe) -> None:
+    from rfedit_desktop.engine.prompts import PromptCache
+
+    cache = PromptCache()
+    cpu = torch.device("cpu")
+    assert not cache.encode(pipe, "a photo of a cat", cpu).truncated
+    long = "an extraordinarily detailed chiaroscuro rendering of quokkas"  # spelled letter by letter
+    assert cache.encode(pipe, long, cpu).truncated

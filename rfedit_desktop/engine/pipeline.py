@@ -204,6 +204,7 @@ def make_velocity(
             )[0]
         return u.to(x.dtype)
 
+    velocity.truncated = embeds.truncated  # type: ignore[attr-defined]
     return velocity
 
 
@@ -470,6 +471,7 @@ def run_edit(
     timings["decode"] = time.perf_counter() - t
     nfe = inv_nfe + (n - k0)
     metadata = _metadata(engine, request, prepared, sigmas, nfe, hit)
+    metadata["prompt_truncated"] = bool(getattr(velocity, "truncated", False))
     return EditResult(image=pixels, metadata=metadata, timings=timings, nfe=nfe, cache_hit=hit)
 
 

@@ -20,6 +20,19 @@ class PromptEmbeds:
     prompt_embeds: Any  # T5 sequence, 1×L×D
     pooled: Any  # CLIP pooled, 1×P
     text_ids: Any  # L×3 position ids (zeros for text)
+    truncated: bool = False  # the prompt was longer than a text encoder reads
+
+
+def is_truncated(pipe: Any, prompt: str, t5_length: int) -> bool:
+    """Whether either tokenizer has to cut `prompt` (the user should know part was ignored)."""
+    for tok, limit in ((getattr(pipe, "tokenizer", None), None),
+                       (getattr(pipe, "tokenizer_2", None), t5_length)):
+        if tok is None:
+            continue
+        limit = limit or getattr(tok, "model_max_length", 77)
+        if len(tok(prompt, truncation=False)["input_ids"]) > limit:
+            return True
+    return False
 
 
 def max_sequence_length(pipe: Any) -> int:
@@ -71,7 +84,7 @@ class PromptCache:
         finally:
             if self.release_t5 and t5 is not None and device.type != "cpu":
                 t5.to("cpu")
-        item = PromptEmbeds(embeds, pooled, ids)
+        item = PromptEmbeds(embeds, pooled, ids, is_truncated(pipe, prompt, key[1]))
         self._items[key] = item
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
