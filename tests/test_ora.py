@@ -380,3 +380,19 @@ def test_too_many_pixels_in_total_is_refused_before_decoding(tmp_path, monkeypat
     monkeypatch.setattr(ora_mod, "MAX_LAYERS", 3)
     with pytest.raises(DocumentError, match="5 layers"):
         load_ora(path)
+
+
+def test_layer_ids_stay_unique_when_a_file_mixes_stored_and_missing_ids(tmp_path):
+    from rfedit_desktop.document.layer import next_layer_id
+
+    future = next_layer_id() + 1  # the id the first id-less layer would be given
+    ns = 'xmlns:r="https://rfedit.app/ns/1"'
+    xml = (
+        f'<image {ns} w="2" h="2"><stack>'
+        f'<layer src="data/a.png" r:id="{future}"/><layer src="data/a.png" r:id="{future}"/>'
+        '<layer src="data/a.png"/></stack></image>'
+    )
+    ok_png = png(np.zeros((2, 2, 4), np.uint8))
+    doc = load_ora(hand_made(tmp_path / "ids.ora", xml, {"data/a.png": ok_png}))
+    ids = [la.id for la in doc.layers]
+    assert len(set(ids)) == 3 and future in ids

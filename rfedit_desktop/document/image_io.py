@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage
 
 from .errors import DocumentError
@@ -274,8 +273,3 @@ def export_image(
         im.save(f, format=fmt, **kwargs)
 
     atomic_write(path, write)
-
-
-def image_size(img: QImage) -> QSize:
-    """The size of an image (a helper for callers without QtGui imports)."""
-    return img.size()

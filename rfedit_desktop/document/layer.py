@@ -27,7 +27,8 @@ _ids = itertools.count(1)
 
 
 def next_layer_id() -> int:
-    """A process-wide unique layer id."""
+    """A fresh layer id. Ids are unique within a document and stable across save and load
+    (stored as rfedit:id), so edit-history entries can name the layer they created."""
     return next(_ids)
 
 

@@ -26,6 +26,7 @@ import re
 import struct
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .atomic import atomic_write
 from .blend import from_svg_name, svg_name
 from .errors import DocumentError
 from .image_io import array_to_qimage, qimage_to_array
-from .layer import MASK, PAINT, Layer, reserve_layer_id
+from .layer import MASK, PAINT, Layer, next_layer_id, reserve_layer_id
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
 log = logging.getLogger(__name__)
@@ -201,17 +202,11 @@ class _Reader:
         try:
             with self.zf.open(info) as f:
                 data = f.read(cap + 1)
-        except (zipfile.BadZipFile, zlib_error(), OSError, EOFError, RuntimeError) as e:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as e:
             raise DocumentError(f'"{self.label}" is damaged ({name}: {e}).') from e
         if len(data) > cap:
             raise DocumentError(f'"{self.label}": {name} is larger than it claims or allowed.')
         return data
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 def _png_size(data: bytes, name: str, label: str) -> tuple[int, int]:
@@ -403,9 +398,9 @@ def _build(reader: _Reader, label: str, Document) -> Any:
             y=y,
             alpha_locked=el.get(_q("alpha-locked")) == "true",
         )
-        raw_id = el.get(_q("id"))
-        if raw_id is not None and raw_id.isdigit() and int(raw_id) not in used_ids:
-            layer.id = int(raw_id)
+        raw_id = el.get(_q("id"), "")
+        if raw_id.isdigit() and len(raw_id) < 12 and int(raw_id) not in used_ids:
+            layer.id = int(raw_id)  # keep ids stable, edit history entries refer to them
             used_ids.add(layer.id)
             reserve_layer_id(layer.id)
         if el.get("selected") == "true":
@@ -431,6 +426,13 @@ def _build(reader: _Reader, label: str, Document) -> Any:
     for name in reader.infos:
         if name.startswith(EXTRA_DIR) and _SAFE_EXTRA.match(name[len(EXTRA_DIR) :]):
             extras[name[len(EXTRA_DIR) :]] = reader.read(name)
+
+    # layers without a usable stored id got a fresh one before a later layer claimed it
+    seen: set[int] = set()
+    for layer in layers:
+        if layer.id in seen:
+            layer.id = next_layer_id()
+        seen.add(layer.id)
 
     doc = Document(w, h)
     for layer in layers:
