@@ -141,11 +141,27 @@ def test_masked_edit_keeps_every_pixel_outside_the_mask(fresh, method) -> None:
     mask = _mask(56, 64)
     result = run_edit(fresh, request(image=image, mask=mask, method=method,
                                      prompt="a blue sea", eta=0.0))
-    far = np.ones((56, 64), bool)
-    far[12:44, 16:48] = False  # the mask plus a feather margin of 4 px
-    assert np.array_equal(result.image[far], image[far])
+    outside = mask == 0  # the soft edge lies inside the mask: nothing outside changes
+    assert np.array_equal(result.image[outside], image[outside])
     inside = mask > 0
     assert np.abs(result.image[inside].astype(int) - image[inside].astype(int)).mean() > 1.0
+
+
+def test_edit_weight_softens_inwards_and_keeps_thin_strokes() -> None:
+    from rfedit_desktop.engine.pipeline import edit_weight
+
+    square = np.zeros((64, 64), np.float32)
+    square[16:48, 16:48] = 1.0
+    w = edit_weight(square, 4)
+    assert (w[square == 0] == 0).all() and w[32, 32] == 1.0
+    ramp = w[32, 16:24]
+    assert 0 < ramp[0] < 0.5 and (np.diff(ramp) >= 0).all() and ramp[-1] == 1.0
+    line = np.zeros((64, 64), np.float32)
+    line[30:33, 4:60] = 1.0  # 3 px wide: the ramp narrows instead of erasing it
+    w = edit_weight(line, 4)
+    assert (w[line == 0] == 0).all() and w[31, 32] > 0.99 and w[30, 32] > 0.5
+    soft = square * 0.5  # a half-strength mask stays at most half strength
+    assert edit_weight(soft, 4).max() == 0.5
 
 
 def test_masked_edit_after_unmasked_recomputes_with_the_trajectory(fresh) -> None:
