@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .engine.presets import get_preset
+from .engine.presets import PRESETS, get_preset
 from .errors import Cancelled, EditError
 
 EXIT_USER_ERROR = 2
@@ -56,7 +56,7 @@ def _add_inversion_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="image to edit (PNG, JPEG, WebP, ...)")
     g = p.add_argument_group("method")
     g.add_argument("--preset", default=None,
-                   help="a task preset from the RF-Inversion paper (see `rfedit-cli info`)")
+                   help="task preset from the RF-Inversion paper: " + ", ".join(PRESETS))
     g.add_argument("--method", default=None,
                    choices=("rf-inversion", "sdedit", "ode", "stochastic"))
     g.add_argument("--steps", type=int, default=None, help="steps on the sigma grid (28)")
@@ -64,8 +64,9 @@ def _add_inversion_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strength", type=float, default=None,
                    help="how far to invert, (0, 1]; 1 = all the way to noise")
     g.add_argument("--source-prompt", default="", help="prompt describing the input (empty)")
-    g.add_argument("--source-guidance", type=float, default=0.0)
-    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--source-guidance", type=float, default=0.0,
+                   help="guidance while inverting (0, as in the paper)")
+    g.add_argument("--seed", type=int, default=None, help="seed of the reference noise (0)")
     g.add_argument("--max-megapixels", type=float, default=1.0,
                    help="pixel budget the model works at (the result is resized back)")
     g.add_argument("--mask", default=None,
