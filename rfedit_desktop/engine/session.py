@@ -139,6 +139,7 @@ def load_engine(
         dtype=torch_dtype,
         memory_mode=memory_mode,
         model_id=fingerprint(source),
-        prompts=PromptCache(release_t5=release_t5),
+        # With offloading, diffusers' hooks already move T5 on and off the device.
+        prompts=PromptCache(release_t5=release_t5 and memory_mode == "none"),
         cache=cache if cache is not None else InversionCache(),
     )
