@@ -257,3 +257,11 @@ def test_gguf_transformer_loads_quantized(tiny_folder: Path, tmp_path: Path) -> 
     exact = reference.transformer_blocks[0].attn.to_q.weight
     assert type(loaded).__name__ == "GGUFParameter"
     assert (dequantize_gguf_tensor(loaded) - exact).abs().max() < 0.01 * exact.abs().max()
+
+
+def test_loading_reports_progress() -> None:
+    events = []
+    pipe, source = load_pipeline("tiny", progress=events.append)
+    assert source.kind == "tiny" and pipe is not None
+    assert [e.phase for e in events] == ["load"] * len(events) and len(events) >= 2
+    assert events[-1].step == events[-1].total and events[-1].message == "model ready"
