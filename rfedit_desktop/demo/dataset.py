@@ -126,11 +126,16 @@ def random_scene(rng: np.random.Generator) -> Scene:
     return Scene(shape, colour, background, size, style, cx, cy, radius)
 
 
-def shape_polygon(shape: str, cx: float, cy: float, r: float, n: int = 96) -> list[tuple[float, float]]:
+def shape_polygon(
+    shape: str, cx: float, cy: float, r: float, n: int = 96
+) -> list[tuple[float, float]]:
     """Outline of a shape as points (in the caller's units). Circles are polygons too, so that
     the stroke generator can wobble any outline the same way."""
     if shape == "circle":
-        return [(cx + r * math.cos(t), cy + r * math.sin(t)) for t in np.linspace(0, 2 * math.pi, n, endpoint=False)]
+        return [
+            (cx + r * math.cos(t), cy + r * math.sin(t))
+            for t in np.linspace(0, 2 * math.pi, n, endpoint=False)
+        ]
     if shape == "square":
         s = r * 0.86
         return [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s), (cx - s, cy + s)]
@@ -168,7 +173,9 @@ def background_array(colour: tuple[int, int, int], style: str, size: int) -> np.
     return np.broadcast_to(col, (size, size, 3)).copy()
 
 
-def render(scene: Scene, resolution: int = RESOLUTION, supersample: int = SUPERSAMPLE) -> np.ndarray:
+def render(
+    scene: Scene, resolution: int = RESOLUTION, supersample: int = SUPERSAMPLE
+) -> np.ndarray:
     """The clean picture of a scene, HxWx3 uint8, anti-aliased by supersampling."""
     big = resolution * supersample
     bg = background_array(COLOURS[scene.background], scene.style, big)
@@ -178,7 +185,9 @@ def render(scene: Scene, resolution: int = RESOLUTION, supersample: int = SUPERS
     return np.asarray(img.resize((resolution, resolution), Image.Resampling.BOX))
 
 
-def object_mask(scene: Scene, resolution: int = RESOLUTION, supersample: int = SUPERSAMPLE) -> np.ndarray:
+def object_mask(
+    scene: Scene, resolution: int = RESOLUTION, supersample: int = SUPERSAMPLE
+) -> np.ndarray:
     """Fraction of each pixel covered by the object, HxW float32 in [0, 1]."""
     big = resolution * supersample
     img = Image.new("L", (big, big), 0)

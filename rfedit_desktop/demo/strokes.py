@@ -17,7 +17,9 @@ from PIL import Image, ImageDraw
 from .dataset import COLOURS, RESOLUTION, Scene, random_scene, render, shape_polygon
 
 
-def _jitter(colour: tuple[int, int, int], rng: np.random.Generator, amount: float) -> tuple[int, int, int]:
+def _jitter(
+    colour: tuple[int, int, int], rng: np.random.Generator, amount: float
+) -> tuple[int, int, int]:
     c = np.asarray(colour, np.float32) + rng.uniform(-amount, amount, 3)
     return tuple(int(v) for v in np.clip(c, 0, 255))
 
@@ -75,10 +77,14 @@ def stroke_image(scene: Scene, seed: int, resolution: int = RESOLUTION) -> np.nd
     return np.asarray(img)
 
 
-def stroke_set(n: int, seed: int, resolution: int = RESOLUTION) -> tuple[np.ndarray, np.ndarray, list[Scene]]:
+def stroke_set(
+    n: int, seed: int, resolution: int = RESOLUTION
+) -> tuple[np.ndarray, np.ndarray, list[Scene]]:
     """`n` (strokes, clean render, scene) triples: the benchmark's inputs and references."""
     rng = np.random.default_rng(seed)
     scenes = [random_scene(rng) for _ in range(n)]
-    strokes = np.stack([stroke_image(s, seed * 100_003 + i, resolution) for i, s in enumerate(scenes)])
+    strokes = np.stack(
+        [stroke_image(s, seed * 100_003 + i, resolution) for i, s in enumerate(scenes)]
+    )
     clean = np.stack([render(s, resolution) for s in scenes])
     return strokes, clean, scenes
