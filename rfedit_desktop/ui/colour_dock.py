@@ -69,10 +69,11 @@ class HsvPicker(QWidget):
         super().__init__(parent)
         self._h, self._s, self._v = 0.0, 0.0, 0.0
         self._drag: str | None = None
-        self.setMinimumSize(QSize(140, 110))
+        self.setMinimumSize(QSize(120, 100))
+        self.setMaximumHeight(200)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(200, 150)
+        return QSize(180, 150)
 
     def set_colour(self, colour: QColor) -> None:
         h, s, v, _ = colour.getHsvF()

@@ -16,6 +16,7 @@ from rfedit_desktop.document.document import Document
 from rfedit_desktop.document.errors import DocumentError
 from rfedit_desktop.document.image_io import export_image as _export_image
 from rfedit_desktop.document.image_io import open_image
+from rfedit_desktop.document.ora import load_ora
 
 PROJECT_SUFFIX = ".ora"
 EXPORT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -31,8 +32,6 @@ def open_file(path: str) -> Document:
     if not os.path.exists(path):
         raise DocumentError(f'"{os.path.basename(path)}" does not exist.')
     if path.lower().endswith(PROJECT_SUFFIX):
-        from rfedit_desktop.document.ora import load_ora
-
         return load_ora(path)
     return open_image(path)
 
@@ -54,50 +53,30 @@ def import_layer(document: Document, path: str):
 
 
 # ---------------------------------------------------------------------------- autosave
-def autosave_dir() -> Path:
-    from rfedit_desktop import paths
+class Autosaver:
+    """This window's recovery slot; the files appear only on the first autosave."""
 
-    return paths.data_dir() / "autosave"
+    def __init__(self) -> None:
+        self._session = None
 
+    def write(self, document: Document) -> str:
+        from rfedit_desktop.document.autosave import AutosaveSession
 
-def autosave(document: Document, token: str) -> str:
-    """Write a recovery copy named after this session's `token`; returns its path.
+        if self._session is None:
+            self._session = AutosaveSession()
+        return str(self._session.write(document))
 
-    It does not touch the document's file path or clean state: the artist's own file is only
-    written by Save.
-    """
-    from rfedit_desktop.document.ora import save_ora as write_ora
+    def discard(self) -> None:
+        if self._session is not None:
+            self._session.discard()
 
-    folder = autosave_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{token}.ora"
-    write_ora(document, path)
-    return str(path)
-
-
-def recoverable_autosaves(exclude: str | None = None) -> list[str]:
-    """Autosaves left by other sessions (a crash), newest first."""
-    folder = autosave_dir()
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.glob("*.ora") if exclude is None or p.stem != exclude]
-    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return [str(p) for p in found]
+    @property
+    def session_id(self) -> str | None:
+        return self._session.session_id if self._session is not None else None
 
 
-def discard_autosave(token: str) -> None:
-    """This session's recovery copy is no longer needed (saved, closed or replaced)."""
-    delete_autosave(str(autosave_dir() / f"{token}.ora"))
+def recoverable_autosaves() -> list:
+    """`RecoveryEntry`s of sessions that crashed, newest first."""
+    from rfedit_desktop.document.autosave import list_recoverable
 
-
-def delete_autosave(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
-
-
-def mark_modified(document: Document) -> None:
-    """A recovered document exists only in the autosave folder: never show it as saved."""
-    document.undo_stack.resetClean()
-    document.modified_changed.emit(True)
+    return list_recoverable()

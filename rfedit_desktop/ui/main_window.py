@@ -7,8 +7,8 @@ Other parts of the app plug in through a few methods rather than by reaching int
 
 from __future__ import annotations
 
+import logging
 import os
-import time
 
 from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -59,7 +59,9 @@ class MainWindow(QMainWindow):
 
     document_changed = Signal(object)  # the new active Document
 
-    def __init__(self, parent: QWidget | None = None, *, restore_state: bool = True) -> None:
+    def __init__(self, parent: QWidget | None = None, *, restore_state: bool = True,
+                 ai: bool = True) -> None:
+        """`ai=False` leaves out the AI edit panel (a plain paint program; used by tests)."""
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowIcon(icon("app"))
@@ -71,7 +73,7 @@ class MainWindow(QMainWindow):
         self._skip_save_prompt = False
         self._autosaved_index: int | None = None
         self._docks: list[QDockWidget] = []
-        self._autosave_token = f"{os.getpid()}-{int(time.time() * 1000)}"
+        self.autosaver = document_io.Autosaver()
 
         self.canvas = CanvasView(self.tools, self)
         self.setCentralWidget(self.canvas)
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect_canvas()
+        self.ai_editing = self._build_ai_editing() if ai else None
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave_now)
@@ -236,6 +239,19 @@ class MainWindow(QMainWindow):
 
         self.act_about = a("&About rfedit", self.show_about)
 
+    def _build_ai_editing(self):
+        """The AI edit dock and staging strip (issue 5). A failure there must not cost the
+        artist the paint program: log it, say so in the status bar, and carry on without."""
+        try:
+            from rfedit_desktop.ui.ai_editing import AiEditing
+
+            return AiEditing(self)
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("AI editing panel failed to start")
+            QTimer.singleShot(0, lambda: self.statusBar().showMessage(
+                "AI editing is unavailable (see the log); painting works as usual.", 15000))
+            return None
+
     def _build_tool_bar(self) -> None:
         bar = QToolBar("Tools", self)
         bar.setObjectName("ToolsToolBar")
@@ -367,7 +383,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.document_changed.emit(document)
         if old is not None:
-            document_io.discard_autosave(self._autosave_token)
+            self.autosaver.discard()
             old.deleteLater()
 
     def is_modified(self) -> bool:
@@ -410,6 +426,9 @@ class MainWindow(QMainWindow):
             return False
         self.set_document(document)
         self._remember(path)
+        warnings = getattr(document, "load_warnings", None)
+        if warnings:
+            self.statusBar().showMessage("Opened with fallbacks: " + "; ".join(warnings), 10000)
         return True
 
     def save(self) -> bool:
@@ -433,7 +452,7 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             self.show_error("Could not save", exc, path)
             return False
-        document_io.discard_autosave(self._autosave_token)
+        self.autosaver.discard()
         self._remember(path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 4000)
@@ -524,7 +543,7 @@ class MainWindow(QMainWindow):
         if index == self._autosaved_index:
             return None
         try:
-            path = document_io.autosave(self._document, self._autosave_token)
+            path = self.autosaver.write(self._document)
         except Exception as exc:  # noqa: BLE001 (autosave must never interrupt painting)
             self.statusBar().showMessage(f"Autosave failed: {exc}", 6000)
             return None
@@ -532,34 +551,34 @@ class MainWindow(QMainWindow):
         return path
 
     def offer_recovery(self) -> bool:
-        """Called once after start: offer to open autosaves left by a crash."""
-        found = document_io.recoverable_autosaves(exclude=self._autosave_token)
+        """Called once after start: offer to open the autosave a crashed session left."""
+        found = document_io.recoverable_autosaves()
         if not found:
             return False
         newest = found[0]
+        more = f" (and {len(found) - 1} older)" if len(found) > 1 else ""
         answer = QMessageBox.question(
             self, "Recover unsaved work",
-            f"rfedit found unsaved work from an earlier session ({len(found)} file(s)).\n"
-            "Open the newest copy?",
+            f"rfedit closed without saving “{newest.document_name}” "
+            f"(autosaved {newest.saved_at}){more}.\n\nOpen the recovered copy?",
             QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Ignore,
             QMessageBox.StandardButton.Open)
         if answer == QMessageBox.StandardButton.Open:
             try:
-                document = document_io.open_file(newest)
+                document = newest.load()
             except Exception as exc:  # noqa: BLE001
-                self.show_error("Could not recover", exc, newest)
+                self.show_error("Could not recover", exc, str(newest.ora_path))
                 return False
             self.set_document(document)
-            # mark as unsaved: the recovered work exists nowhere but the autosave folder
-            document_io.mark_modified(document)
-            self._update_title()
-            for path in found:
-                document_io.delete_autosave(path)
+            for entry in found:
+                entry.discard()
+            # the recovered work now lives in this session: protect it at once
+            self.autosave_now()
             return True
         if answer == QMessageBox.StandardButton.Discard:
-            for path in found:
-                document_io.delete_autosave(path)
+            for entry in found:
+                entry.discard()
         return False
 
     # ================================================================== window state
@@ -583,7 +602,9 @@ class MainWindow(QMainWindow):
             return
         self.save_window_state()
         self.autosave_timer.stop()
-        document_io.discard_autosave(self._autosave_token)
+        self.autosaver.discard()
+        if self.ai_editing is not None:
+            self.ai_editing.shutdown()  # cancel edits, stop the engine thread (issue 5)
         event.accept()
 
     def discard_changes_and_close(self) -> None:
