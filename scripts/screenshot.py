@@ -63,10 +63,10 @@ def build_document() -> Document:
             stroke(doc, hills, pts, 60, col, hardness=0.6)
     sun = doc.add_layer("Sun glow", undoable=False)
     doc.set_layer_blend_mode(sun, "screen")
-    for r in range(8, 120, 10):
-        pts = [(640 + r * math.cos(a / 40 * 2 * math.pi), 300 + r * math.sin(a / 40 * 2 * math.pi),
-                1.0) for a in range(41)]
-        stroke(doc, sun, pts, 26, QColor(255, 200, 120), hardness=0.1, opacity=0.35)
+    for size, opacity, colour in ((320, 0.35, QColor(255, 160, 90)), (170, 0.6, QColor(255, 200, 120)),
+                                  (90, 1.0, QColor(255, 236, 190))):
+        stroke(doc, sun, [(640, 330, 1.0)], size, colour, hardness=0.05 if size > 100 else 0.85,
+               opacity=opacity, pressure_size=False)
     ink = doc.add_layer("Ink sketch", undoable=False)
     for k in range(5):  # pen strokes with pressure tapering in and out
         pts = wave(120 + k * 30, 420 + k * 40, 210 + k * 26, 12, 160,
@@ -78,9 +78,11 @@ def build_document() -> Document:
         stroke(doc, ink, pts, 4, QColor(30, 25, 40), hardness=1.0)
     doc.set_layer_opacity(ink, 0.9, merge=False)
     mask = doc.add_mask_layer()
-    pts = [(560 + 150 * math.cos(a / 50 * 2 * math.pi), 300 + 90 * math.sin(a / 50 * 2 * math.pi),
-            1.0) for a in range(51)]
-    stroke(doc, mask, pts, 70, QColor(255, 255, 255), hardness=0.7)
+    for k in range(7):  # fill an ellipse with a spiral of mask-brush rings
+        rx, ry = 20 + 22 * k, 12 + 13 * k
+        pts = [(600 + rx * math.cos(a / 60 * 2 * math.pi), 330 + ry * math.sin(a / 60 * 2 * math.pi),
+                1.0) for a in range(61)]
+        stroke(doc, mask, pts, 40, QColor(255, 255, 255), hardness=0.6, pressure_size=False)
     doc.set_active_layer(ink)
     doc.undo_stack.setClean()
     return doc
@@ -101,7 +103,6 @@ def main(out: str) -> int:
     window.tools.update_brush(size=34)
     window.canvas._move_outline(window.canvas.transform.to_view(QPointF(520, 380)))
     window.statusBar().showMessage("Ready")
-    window.set_model_status("model: demo · CPU")
 
     def grab() -> None:
         image = window.grab().toImage()

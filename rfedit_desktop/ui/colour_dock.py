@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QHBoxLayout,
     QLineEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -166,16 +167,20 @@ class ColourPanel(QWidget):
         reset.clicked.connect(tools.default_colours)
         side = QVBoxLayout()
         side.addWidget(self.swatches)
-        row = QHBoxLayout()
-        row.addWidget(swap)
-        row.addWidget(reset)
-        side.addLayout(row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(swap)
+        buttons.addWidget(reset)
+        side.addLayout(buttons)
         side.addWidget(self.hex)
         side.addStretch(1)
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.picker, 1)
+        row.addLayout(side)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.picker, 1)
-        layout.addLayout(side)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.hex.setFixedWidth(80)
         self.picker.colour_chosen.connect(tools.set_foreground)
         self.hex.editingFinished.connect(self._hex_entered)

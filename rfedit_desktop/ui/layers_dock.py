@@ -37,7 +37,7 @@ MASK_TINT = QColor(255, 40, 90)
 def layer_thumbnail(image: QImage, is_mask: bool, size: int = THUMB) -> QPixmap:
     """The layer scaled into a square over a checkerboard (masks drawn as their tint)."""
     pix = QPixmap(size, size)
-    pix.fill(QColor(30, 30, 30))
+    pix.fill(Qt.GlobalColor.transparent)
     if image.isNull() or image.width() == 0 or image.height() == 0:
         return pix
     scaled = image.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
@@ -342,11 +342,12 @@ class LayersPanel(QWidget):
         layer = self._layer_at_row(self.list.row(item))
         if layer is None:
             return
+        # read everything first: a document change rebuilds the list and deletes `item`
         visible = item.checkState() == Qt.CheckState.Checked
+        name = item.text().strip()
         if visible != layer.visible:
             self._guard(self.document.set_layer_visible, layer, visible)
-        name = item.text().strip()
-        if name and name != layer.name:
+        elif name and name != layer.name:
             self._guard(self.document.rename_layer, layer, name)
         elif not name:
             self._fill_item(item, layer)

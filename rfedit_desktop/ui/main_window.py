@@ -136,22 +136,21 @@ class MainWindow(QMainWindow):
         return dock
 
     def add_edit_dock(self, widget: QWidget, title: str = "Edit") -> QDockWidget:
-        """The AI edit panel: top of the right column, above Layers (DESIGN.md sketch)."""
-        dock = self.add_dock(widget, title, "EditDock", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.splitDockWidget(dock, self.layers_dock, Qt.Orientation.Vertical)
-        # splitDockWidget puts the second below the first; make sure Edit is the upper one
+        """The AI edit panel: top of the right column with Layers below it (DESIGN.md)."""
+        right = Qt.DockWidgetArea.RightDockWidgetArea
         self.removeDockWidget(self.layers_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
-        self.splitDockWidget(dock, self.layers_dock, Qt.Orientation.Vertical)
+        edit = self.add_dock(widget, title, "EditDock", right)
+        self.addDockWidget(right, self.layers_dock)  # a second dock in an area goes below
         self.layers_dock.show()
-        self.tabifyDockWidget(self.layers_dock, self.history_dock)
-        self.layers_dock.raise_()
-        return dock
+        self.resizeDocks([edit, self.layers_dock], [480, 380], Qt.Orientation.Vertical)
+        return edit
 
     def add_bottom_dock(self, widget: QWidget, title: str,
                         object_name: str = "StagingDock") -> QDockWidget:
-        """A strip under the canvas (the staging strip of results)."""
-        return self.add_dock(widget, title, object_name, Qt.DockWidgetArea.BottomDockWidgetArea)
+        """A strip under the canvas (the staging strip of results), low so the canvas stays big."""
+        dock = self.add_dock(widget, title, object_name, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([dock], [170], Qt.Orientation.Vertical)
+        return dock
 
     def docks(self) -> list[QDockWidget]:
         return list(self._docks)
@@ -276,13 +275,11 @@ class MainWindow(QMainWindow):
         self.layers_panel = LayersPanel(self)
         self.layers_dock = self.add_dock(self.layers_panel, "Layers", "LayersDock", right)
         self.history_panel = HistoryPanel(self.undo_group)
-        self.history_dock = self.add_dock(self.history_panel, "History", "HistoryDock", right)
-        self.resizeDocks([self.colour_dock, self.tool_options_dock], [220, 300],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([self.colour_dock], [250], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.layers_dock], [300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.layers_dock, self.history_dock], [500, 260],
-                         Qt.Orientation.Vertical)
+        self.history_dock = self.add_dock(self.history_panel, "History", "HistoryDock", left)
+        self.resizeDocks([self.colour_dock, self.tool_options_dock, self.history_dock],
+                         [200, 230, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.colour_dock], [260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.layers_dock], [320], Qt.Orientation.Horizontal)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

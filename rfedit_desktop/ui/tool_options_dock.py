@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -89,6 +90,7 @@ class ToolOptionsPanel(QWidget):
         layout.addWidget(self.pressure_size)
         layout.addWidget(self.pressure_opacity)
         layout.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         def percent(name: str) -> Callable[[int], None]:
             return lambda v: tools.update_brush(**{name: v / 100.0})
