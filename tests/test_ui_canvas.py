@@ -16,6 +16,13 @@ W, H = 80, 60
 
 
 @pytest.fixture(autouse=True)
+def own_folders(tmp_path, monkeypatch):
+    """Settings and autosaves per test, so no test sees another's tools, layout or crashes."""
+    monkeypatch.setenv("RFEDIT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("RFEDIT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
 def no_modal_dialogs(monkeypatch):
     """A message box in an offscreen test would wait forever: record it and fail instead."""
     shown = []

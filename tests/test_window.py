@@ -41,6 +41,13 @@ class Dialogs:
 
 
 @pytest.fixture(autouse=True)
+def own_folders(tmp_path, monkeypatch):
+    """Settings and autosaves per test, so no test sees another's tools, layout or crashes."""
+    monkeypatch.setenv("RFEDIT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("RFEDIT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(autouse=True)
 def dialogs(monkeypatch) -> Dialogs:
     d = Dialogs()
     monkeypatch.setattr(QMessageBox, "question", d.question)
@@ -482,3 +489,22 @@ def test_app_main_timing_flag(tmp_path) -> None:
 
 
 
+
+
+def test_preferences_apply_to_timer_and_documents(qtbot, window, monkeypatch) -> None:
+    from rfedit_desktop.ui.preferences_dialog import Preferences, PreferencesDialog
+
+    monkeypatch.setattr(PreferencesDialog, "exec", lambda self: True)
+    monkeypatch.setattr(PreferencesDialog, "preferences",
+                        lambda self: Preferences(autosave_minutes=0, undo_limit=7,
+                                                 history_memory_mb=64))
+    window.edit_preferences()
+    assert not window.autosave_timer.isActive(), "0 minutes turns autosave off"
+    assert window.document.history_budget.budget == 64 * 1024 * 1024
+    window.new_document_untitled(32, 32)
+    assert window.document.undo_stack.undoLimit() == 7
+    stored = Preferences.load(window.settings)
+    assert stored == Preferences(0, 7, 64)
+    window.settings.setValue("undo_limit", "lots")
+    assert Preferences.load(window.settings).undo_limit == Preferences().undo_limit
+    Preferences().save(window.settings)

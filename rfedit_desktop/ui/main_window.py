@@ -38,13 +38,13 @@ from rfedit_desktop.ui.history_dock import HistoryPanel
 from rfedit_desktop.ui.icons import icon
 from rfedit_desktop.ui.layers_dock import LayersPanel
 from rfedit_desktop.ui.new_document_dialog import NewDocumentDialog
+from rfedit_desktop.ui.preferences_dialog import Preferences, PreferencesDialog
 from rfedit_desktop.ui.recent_files import add_recent_file, recent_files, remove_recent_file
-from rfedit_desktop.ui.settings import app_settings, read_float
+from rfedit_desktop.ui.settings import app_settings
 from rfedit_desktop.ui.tool_options_dock import ToolOptionsPanel
 from rfedit_desktop.ui.tool_state import Tool, ToolState
 
 APP_TITLE = "rfedit"
-AUTOSAVE_MINUTES_DEFAULT = 3.0
 STATE_VERSION = 1
 
 OPEN_FILTER = ("Images and projects (*.ora *.png *.jpg *.jpeg *.webp *.tif *.tiff);;"
@@ -93,9 +93,7 @@ class MainWindow(QMainWindow):
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave_now)
-        minutes = read_float(self.settings, "autosave_minutes", AUTOSAVE_MINUTES_DEFAULT)
-        if minutes > 0:
-            self.autosave_timer.start(int(minutes * 60_000))
+        self.apply_preferences(Preferences.load(self.settings))
 
         self.resize(QSize(1400, 900))
         if restore_state:
@@ -237,6 +235,8 @@ class MainWindow(QMainWindow):
         self.act_actual = a("&Actual Pixels (100%)", self.canvas.actual_pixels, "Ctrl+1")
 
         self.act_about = a("&About rfedit", self.show_about)
+        self.act_preferences = a("&Preferences…", self.edit_preferences, SK.Preferences)
+        self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
 
     def _build_ai_editing(self):
         """The AI edit dock and staging strip (issue 5). A failure there must not cost the
@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
         tools_menu.addSeparator()
         for act in (self.act_smaller, self.act_bigger, self.act_swap, self.act_default_colours):
             tools_menu.addAction(act)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_preferences)
         self.edit_menu = edit_menu
 
         self.layer_menu = bar.addMenu("&Layer")
@@ -370,6 +372,9 @@ class MainWindow(QMainWindow):
                     pass
         self._document = document
         self._autosaved_index = None
+        prefs = self.preferences
+        document.set_undo_limit(prefs.undo_limit)  # only takes on an empty history
+        document.set_memory_budget(prefs.history_memory_mb * 1024 * 1024)
         self.undo_group.addStack(document.undo_stack)
         self.undo_group.setActiveStack(document.undo_stack)
         document.modified_changed.connect(self._update_title)
@@ -577,6 +582,23 @@ class MainWindow(QMainWindow):
             for entry in found:
                 entry.discard()
         return False
+
+    # ================================================================== preferences
+    def apply_preferences(self, prefs: Preferences) -> None:
+        self.preferences = prefs
+        if prefs.autosave_minutes > 0:
+            self.autosave_timer.start(prefs.autosave_minutes * 60_000)
+        else:
+            self.autosave_timer.stop()
+        if self._document is not None:
+            self._document.set_memory_budget(prefs.history_memory_mb * 1024 * 1024)
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.preferences, self)
+        if dialog.exec():
+            prefs = dialog.preferences()
+            prefs.save(self.settings)
+            self.apply_preferences(prefs)
 
     # ================================================================== window state
     def _restore_window_state(self) -> None:
