@@ -218,3 +218,55 @@ def test_pick_color_composite_and_layer():
     c = pick_color(doc, QPointF(5, 5), sample="layer", layer=la)
     assert (c.red(), c.green(), c.alpha()) == (255, 0, 128)
     assert pick_color(doc, QPointF(50, 5)).alpha() == 0
+
+
+def test_random_strokes_always_undo_and_redo_exactly():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    doc = Document.new(96, 64)
+    la = doc.add_layer("fuzz", image=new_image(80, 50, QColor(0, 120, 0, 200)), x=10, y=6)
+    point = st.tuples(st.floats(-20, 120), st.floats(-20, 90), st.floats(0, 1))
+
+    @settings(
+        max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(
+        st.lists(point, min_size=1, max_size=6),
+        st.floats(1, 40),
+        st.floats(0, 1),
+        st.floats(0, 1),
+        st.floats(0, 1),
+        st.floats(0.01, 1),
+        st.booleans(),
+        st.booleans(),
+        st.booleans(),
+    )
+    def check(points, size, hardness, opacity, flow, spacing, eraser, p_size, lock):
+        la.alpha_locked = lock
+        before = la.rgba(straight=False)
+        cmd = draw(
+            doc,
+            la,
+            points,
+            size=size,
+            hardness=hardness,
+            opacity=opacity,
+            flow=flow,
+            spacing=spacing,
+            eraser=eraser,
+            pressure_size=p_size,
+            color=QColor(200, 10, 90),
+        )
+        after = la.rgba(straight=False)
+        if cmd is None:
+            assert np.array_equal(before, after)
+            return
+        doc.undo_stack.undo()
+        assert np.array_equal(la.rgba(straight=False), before)
+        doc.undo_stack.redo()
+        assert np.array_equal(la.rgba(straight=False), after)
+        a = after[..., 3:4].astype(int)
+        assert (after[..., :3].astype(int) <= a).all()  # still valid premultiplied pixels
+
+    check()
