@@ -37,7 +37,7 @@ from PySide6.QtCore import Qt
 from .atomic import atomic_write
 from .blend import from_svg_name, svg_name
 from .errors import DocumentError
-from .image_io import array_to_qimage, qimage_to_array
+from .image_io import _to_rgba8, array_to_qimage, qimage_to_array
 from .layer import MASK, PAINT, Layer, next_layer_id, reserve_layer_id
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
@@ -226,7 +226,7 @@ def _decode_png(data: bytes, name: str, label: str):
             if im.format != "PNG":
                 raise DocumentError(f'"{label}": {name} is not a PNG image.')
             im.load()
-            arr = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+            arr = _to_rgba8(im)  # also scales 16-bit greys instead of clipping them
     except DocumentError:
         raise
     except Exception as e:  # Pillow raises many types for damaged data
