@@ -1,0 +1,356 @@
+"""AI editing through the real window, worker thread and tiny Flux engine (offscreen).
+
+Strokes are painted with mouse events on the canvas; the edit runs on the worker thread with
+the tiny random-weight model at 64×64 and a few steps, so the whole file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
+
+from rfedit_desktop.document import Document
+from rfedit_desktop.engine.request import EditRequest
+from rfedit_desktop.jobs import ModelChoice
+from rfedit_desktop.ui.ai_editing import AiEditing
+from rfedit_desktop.ui.main_window import MainWindow
+from rfedit_desktop.ui.tool_state import Tool
+
+SIZE = 64
+STEPS = 4
+WAIT_MS = 90_000
+
+
+@pytest.fixture
+def win(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    # Never block on "save changes?" when the fixture closes a window with applied edits.
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window = MainWindow(restore_state=False)
+    qtbot.addWidget(window)
+    window.resize(1100, 760)
+    doc = Document.new(SIZE, SIZE, QColor(235, 230, 220))
+    doc.add_layer("Strokes", undoable=False)
+    doc.undo_stack.setClean()
+    window.set_document(doc)
+    ai = getattr(window, "ai_editing", None) or AiEditing(window)
+    window.ai = ai  # type: ignore[attr-defined]
+    ai.load_model(ModelChoice("tiny"))
+    ai.panel.steps_spin.setValue(STEPS)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.canvas.setFocus()
+    window.canvas.set_zoom(4.0)
+    window.tools.update_brush(size=10, hardness=1.0, opacity=1.0, flow=1.0, spacing=0.1,
+                              pressure_size=False, pressure_opacity=False)
+    yield window
+    stopped = ai.shutdown()
+    window.document.undo_stack.setClean()
+    window.close()
+    assert stopped, "the worker thread did not stop"
+
+
+RED = (200, 30, 30)
+
+
+def stroke(qtbot, window, points, tool=Tool.BRUSH, colour: QColor | None = None) -> None:
+    window.tools.set_tool(tool)
+    window.tools.set_foreground(colour or QColor(*RED))
+    canvas = window.canvas
+    view = [canvas.transform.to_view(QPointF(x, y)).toPoint() for x, y in points]
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=view[0])
+    for p in view[1:]:
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=view[-1])
+
+
+def dilate(region: np.ndarray, radius: int) -> np.ndarray:
+    out = region.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            out |= np.roll(np.roll(region, dy, axis=0), dx, axis=1)
+    return out
+
+
+def composite(window) -> np.ndarray:
+    return window.document.composite_for_edit("visible").copy()
+
+
+def run_and_wait(qtbot, window, prompt: str, preset: str | None = "stroke-to-image") -> list[int]:
+    ai = window.ai
+    if preset:
+        ai.panel.apply_preset(preset)
+    ai.panel.steps_spin.setValue(STEPS)
+    ai.panel.prompt_edit.setPlainText(prompt)
+    ids = ai.run()
+    assert ids, ai.panel.status_label.text()
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    return ids
+
+
+def test_strokes_to_staged_result_apply_undo_redo(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(10, 40), (30, 20), (54, 44)])
+    stroke(qtbot, win, [(12, 12), (20, 14)], colour=QColor(30, 90, 200))
+    strokes_index = win.document.undo_stack.index()
+    assert strokes_index == 2  # two strokes, two history entries
+    previews = []
+    ai.service.preview.connect(lambda job, image: previews.append(image))
+    before = composite(win)
+
+    run_and_wait(qtbot, win, "a red mountain under a blue sky")
+
+    (staged,) = ai.strip.results()
+    assert staged.prompt == "a red mountain under a blue sky"
+    assert staged.pixels.shape == (SIZE, SIZE, 3)
+    assert previews and not previews[-1].isNull()  # a live preview reached the GUI
+    assert win.document.undo_stack.index() == strokes_index  # staging changes nothing
+    assert np.array_equal(composite(win), before)
+    assert staged.metadata["seed"] == ai.panel.params()["seed"]
+    assert staged.metadata["preset"] == "stroke-to-image"
+
+    assert ai.apply(staged.id, "new-layer")
+    stack = win.document.undo_stack
+    assert stack.index() == strokes_index + 1  # ONE undo step
+    assert stack.text(stack.index() - 1) == 'Edit: "a red mountain under a blue sky"'
+    assert ai.strip.results() == []
+    after = composite(win)
+    assert np.array_equal(after[..., :3], staged.pixels)  # an opaque new layer on top
+    entry = win.document.edit_history[-1]
+    assert entry["prompt"] == "a red mountain under a blue sky"
+    assert entry["metadata"]["steps"] == STEPS and "eta" in entry["metadata"]
+
+    stack.undo()
+    assert np.array_equal(composite(win), before)
+    assert win.document.edit_history == []
+    stack.redo()
+    assert np.array_equal(composite(win), after)
+    assert win.document.edit_history[-1]["prompt"] == "a red mountain under a blue sky"
+
+
+def test_second_run_on_same_source_is_a_cache_hit(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(5, 50), (60, 8)], colour=QColor(20, 160, 60))
+    run_and_wait(qtbot, win, "a green snake")
+    qtbot.waitUntil(lambda: ai.panel.is_cache_shown(), timeout=WAIT_MS)
+    assert "inversion cached" in ai.panel.cache_label.text()
+
+    # A re-edit with a new prompt, eta and window reuses the inversion: editing steps only.
+    ai.panel.prompt_edit.setPlainText("a golden dragon")
+    ai.panel.eta_spin.setValue(0.6)
+    ai.panel.window_slider.setValue((0.0, 0.5))
+    ai.run()
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    first, second = ai.strip.results()
+    assert first.metadata["cache_hit"] is False
+    assert first.metadata["nfe"] == 2 * STEPS  # inversion + editing
+    assert second.metadata["cache_hit"] is True
+    assert second.metadata["nfe"] == STEPS  # editing steps only
+    assert second.metadata["eta"] == pytest.approx(0.6)
+
+    # Painting changes the source: the indicator goes back to "not cached".
+    stroke(qtbot, win, [(30, 30), (34, 34)])
+    qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)
+
+
+def test_cancel_mid_edit_leaves_nothing(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(8, 8), (56, 56)])
+    index = win.document.undo_stack.index()
+    before = composite(win)
+    ai.panel.steps_spin.setValue(40)
+    seen: list[tuple[str, int]] = []
+
+    def on_progress(job, phase, step, total) -> None:
+        seen.append((phase, step))
+        if phase in ("invert", "edit") and step == 3:
+            ai.cancel()
+
+    ai.service.progress.connect(on_progress)
+    ai.panel.prompt_edit.setPlainText("this will be cancelled")
+    cancelled = []
+    ai.service.cancelled.connect(cancelled.append)
+    ai.run()
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    ai.service.progress.disconnect(on_progress)
+
+    assert cancelled
+    assert max(step for _, step in seen) < 40  # stopped before the end
+    assert ai.strip.results() == [] and ai.strip.list.count() == 0
+    assert win.document.undo_stack.index() == index
+    assert np.array_equal(composite(win), before)
+    assert "Cancelled" in ai.panel.status_label.text()
+    assert not ai.panel.cancel_button.isEnabled()
+
+    run_and_wait(qtbot, win, "the next one works", preset=None)  # the worker is still alive
+    assert len(ai.strip.results()) == 1
+
+
+def test_engine_errors_show_a_message_and_the_next_job_succeeds(qtbot, win, tmp_path) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(20, 20), (40, 40)])
+    index = win.document.undo_stack.index()
+    missing = tmp_path / "no-such-model"
+    ai.load_model(ModelChoice(str(missing)))
+    ai.panel.prompt_edit.setPlainText("a cat")
+    ai.run()
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    assert ai.panel.status_label.property("error") is True
+    assert "no-such-model" in ai.panel.status_label.text()
+    assert ai.strip.results() == []
+    assert win.document.undo_stack.index() == index
+
+    # A request the engine itself rejects, sent through the same worker.
+    ai.load_model(ModelChoice("tiny"))
+    failures: list[str] = []
+    ai.service.failed.connect(lambda job, message: failures.append(message))
+    bad = EditRequest(image=np.zeros((SIZE, SIZE, 3), np.uint8), prompt="x", max_megapixels=99)
+    ai.service.submit(bad)
+    qtbot.waitUntil(lambda: bool(failures), timeout=WAIT_MS)
+    assert "max_megapixels" in failures[0]
+
+    run_and_wait(qtbot, win, "a cat")
+    assert len(ai.strip.results()) == 1
+    assert ai.panel.status_label.property("error") is False
+
+
+def test_masked_edit_leaves_every_pixel_outside_the_mask_unchanged(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(6, 50), (58, 50)], colour=QColor(40, 40, 200))
+    stroke(qtbot, win, [(16, 16), (30, 30)], tool=Tool.MASK)
+    mask = win.document.mask_array()
+    assert mask is not None and 0 < (mask > 0).sum() < SIZE * SIZE / 2
+    win.tools.set_tool(Tool.BRUSH)
+    before = composite(win)
+    outside = mask == 0
+
+    run_and_wait(qtbot, win, "a bright yellow flower", preset="object-insert")
+    (staged,) = ai.strip.results()
+    # The engine feathers the mask a few pixels outward; beyond that band it returns the
+    # original pixels exactly.
+    far = ~dilate(mask > 0, 4)
+    assert np.array_equal(staged.pixels[far], before[..., :3][far])
+    inside = mask > 0.99
+    assert np.abs(staged.pixels[inside].astype(int) - before[..., :3][inside]).max() > 0
+
+    assert ai.apply(staged.id, "new-layer")
+    after = composite(win)
+    # In the document the edit is clipped to the painted mask: exact outside, feather or not.
+    assert np.array_equal(after[outside], before[outside])
+    assert not np.array_equal(after[inside], before[inside])
+    win.document.undo_stack.undo()
+
+    # Replacing the active layer keeps that layer's own pixels outside the mask.
+    run_and_wait(qtbot, win, "a bright yellow flower", preset="object-insert")
+    (staged,) = ai.strip.results()
+    layer = win.document.active_layer
+    layer_before = win.document.layer_array(layer).copy()
+    assert ai.apply(staged.id, "replace")
+    layer_after = win.document.layer_array(layer)
+    assert np.array_equal(layer_after[outside], layer_before[outside])
+    assert np.array_equal(composite(win)[outside], before[outside])
+
+
+def test_variants_discard_and_bad_input(qtbot, win) -> None:
+    ai = win.ai
+    ai.panel.prompt_edit.setPlainText("")
+    assert ai.run() == []  # no prompt: a message, nothing queued
+    assert ai.panel.status_label.property("error") is True
+    assert not ai.is_busy()
+
+    stroke(qtbot, win, [(10, 10), (50, 30)])
+    ai.panel.variants_spin.setValue(2)
+    ai.panel.seed_spin.setValue(7)
+    run_and_wait(qtbot, win, "two takes")
+    seeds = sorted(r.metadata["seed"] for r in ai.strip.results())
+    assert seeds == [7, 8]
+    index = win.document.undo_stack.index()
+    ai.strip.discard_current()
+    assert len(ai.strip.results()) == 1
+    ai.strip.discard_all()
+    assert ai.strip.results() == []
+    assert win.document.undo_stack.index() == index  # discarding is not a document change
+
+
+def test_backslash_shows_the_original_on_the_canvas(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(10, 10), (50, 50)])
+    run_and_wait(qtbot, win, "compare me")
+    (staged,) = ai.strip.results()
+    ai.strip.select(staged.id)
+    assert ai.overlay.isVisible() and ai.overlay.image() is not None
+    win.canvas.setFocus()
+    qtbot.keyPress(win.canvas, Qt.Key.Key_Backslash)
+    assert not ai.overlay.isVisible() and ai.strip.compare.showing_original()
+    qtbot.keyRelease(win.canvas, Qt.Key.Key_Backslash)
+    assert ai.overlay.isVisible() and not ai.strip.compare.showing_original()
+
+
+def test_edit_history_is_saved_in_the_ora(qtbot, win, tmp_path) -> None:
+    from rfedit_desktop.document.ora import load_ora
+
+    ai = win.ai
+    stroke(qtbot, win, [(10, 30), (50, 30)])
+    ai.panel.seed_spin.setValue(42)
+    run_and_wait(qtbot, win, "a saved story")
+    (staged,) = ai.strip.results()
+    ai.apply(staged.id, "new-layer")
+    path = tmp_path / "story.ora"
+    win.document.save(path)
+    loaded = load_ora(path)
+    (entry,) = loaded.edit_history
+    assert entry["prompt"] == "a saved story"
+    assert entry["metadata"]["seed"] == 42
+    assert entry["metadata"]["method"] == "rf-inversion"
+
+
+def test_window_shows_before_torch_and_the_worker_loads_it() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from rfedit_desktop.ui.main_window import MainWindow
+        from rfedit_desktop.ui.ai_editing import AiEditing
+        from rfedit_desktop.jobs import ModelChoice
+        w = MainWindow(restore_state=False)
+        ai = getattr(w, "ai_editing", None) or AiEditing(w)
+        w.show(); app.processEvents()
+        print("shown-with-torch", "torch" in sys.modules)
+        ready = []
+        ai.service.model_ready.connect(ready.append)
+        ai.load_model(ModelChoice("tiny"))
+        deadline = time.time() + 120
+        while not ready and time.time() < deadline:
+            app.processEvents(); time.sleep(0.01)
+        print("ready", bool(ready), "torch", "torch" in sys.modules)
+        print("shutdown", ai.shutdown())
+        w.document.undo_stack.setClean(); w.close()
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=180)
+    assert "shown-with-torch False" in out.stdout, out.stderr[-2000:]
+    assert "ready True torch True" in out.stdout, out.stderr[-2000:]
+    assert "shutdown True" in out.stdout
+
+
+def test_overlay_follows_the_canvas(qtbot, win) -> None:
+    """The preview overlay covers the canvas and ignores the mouse, so painting goes on."""
+    ai = win.ai
+    assert ai.overlay.geometry() == win.canvas.rect()
+    assert ai.overlay.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    win.resize(win.width() + 40, win.height())
+    QApplication.processEvents()
+    assert ai.overlay.geometry() == win.canvas.rect()
+    assert ai.overlay.mapTo(win.canvas, QPoint(0, 0)) == QPoint(0, 0)
