@@ -332,8 +332,9 @@ def test_composite_for_edit_sources():
     assert doc.active_layer is la
 
 
-def test_void_qt_calls_cannot_free_none():
-    """PySide6 6.12 on CPython 3.11 drops a reference to None per void call (pyside_fix)."""
+def test_void_qt_calls_do_not_drop_references_to_none():
+    """PySide6-Essentials 6.12.0 on CPython < 3.12 dropped a reference to None per void call and
+    aborted the interpreter after a few seconds of painting; pyproject pins it below 6.12."""
     import sys
 
     from PySide6.QtGui import QPainter
@@ -341,11 +342,10 @@ def test_void_qt_calls_cannot_free_none():
     img = new_image(4, 4)
     p = QPainter(img)
     before = sys.getrefcount(None)
-    for _ in range(20_000):
+    for _ in range(5_000):
         p.setOpacity(0.5)
     p.end()
-    assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
-    assert before - sys.getrefcount(None) <= 20_000
+    assert sys.getrefcount(None) > before - 100
 
 
 def test_incremental_composite_equals_a_fresh_one_after_many_changes(monkeypatch):

@@ -14,7 +14,6 @@ Main entry points::
     doc.save("picture.ora")                    # atomic
 """
 
-from . import pyside_fix  # noqa: F401  (first: PySide6 6.12 refcount bug, see the module)
 from .blend import BLEND_LABELS, BLEND_MODES
 from .brush import BrushSettings, Stroke, pick_color
 from .commands import StrokeCommand
