@@ -298,3 +298,69 @@ def test_brush_size_keys_and_outline(qtbot, window) -> None:
     qtbot.mouseMove(window.canvas, QPoint(300, 300))
     rect = window.canvas._outline_rect(QPointF(300, 300))
     assert rect.width() == pytest.approx(10 * window.canvas.transform.scale + 6, abs=2)
+
+
+def test_undo_during_a_stroke_finishes_it_first(qtbot, window) -> None:
+    layer = paint_layer(window)
+    before = layer.rgba().copy()
+    canvas = window.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=view_point(window, 10, 30))
+    qtbot.mouseMove(canvas, view_point(window, 40, 30))
+    assert canvas.stroking
+    assert window.document.undo_stack.count() == 0, "nothing committed yet"
+    assert window.act_undo.isEnabled(), "but undo can take back the stroke being drawn"
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.stroking
+    assert np.array_equal(layer.rgba(), before), "the half stroke was committed, then undone"
+    qtbot.mouseMove(canvas, view_point(window, 60, 30))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=view_point(window, 60, 30))
+    assert np.array_equal(layer.rgba(), before), "the rest of the drag does not paint"
+    assert window.document.undo_stack.count() == 1
+    assert window.act_redo.isEnabled()
+    assert window.act_redo.text() == "&Redo Brush stroke"
+
+
+HIDPI_SCRIPT = """
+import sys
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from rfedit_desktop.document import Document
+from rfedit_desktop.document.image_io import array_to_qimage
+import numpy as np
+from rfedit_desktop.ui.main_window import MainWindow
+stripes = np.zeros((30, 40, 4), np.uint8)
+stripes[..., 3] = 255
+stripes[:, 1::2, :3] = 255  # one-pixel black and white columns
+doc = Document(40, 30)
+doc.add_layer("stripes", image=array_to_qimage(stripes), undoable=False)
+w = MainWindow(restore_state=False, ai=False)
+w.set_document(doc)
+w.resize(900, 700)
+w.show()
+app.processEvents()
+c = w.canvas
+c.actual_pixels()
+c.repaint()
+img = c.grab().toImage()
+dpr = img.devicePixelRatio()
+p = c.transform.to_view(QPointF(10.5, 15.5))
+x, y = int(p.x() * dpr), int(p.y() * dpr)
+print(dpr, c.zoom, [img.pixelColor(x + i, y).red() for i in range(4)])
+w.discard_changes_and_close()
+"""
+
+
+def test_high_dpi_100_percent_is_one_document_pixel_per_device_pixel() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    out = subprocess.run([sys.executable, "-c", HIDPI_SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    dpr, zoom, reds = out.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert float(dpr) == 2.0 and float(zoom) == 1.0
+    assert reds == "[0, 255, 0, 255]", "adjacent device pixels show adjacent document pixels"

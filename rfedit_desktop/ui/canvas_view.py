@@ -35,8 +35,8 @@ from rfedit_desktop.ui.view_transform import ViewTransform, next_zoom
 
 MASK_TINT = QColor(255, 40, 90)
 MASK_OPACITY = 0.45
-# Below this zoom the picture is scaled down smoothly; above 2x pixels are shown as squares.
-SMOOTH_BELOW = 2.0
+# Below this zoom the picture is scaled down smoothly; from 100 % up pixels stay crisp squares.
+SMOOTH_BELOW = 1.0
 
 
 class CanvasView(QWidget):
@@ -46,6 +46,7 @@ class CanvasView(QWidget):
     cursor_moved = Signal(object)  # QPoint in document pixels, or None when outside
     colour_picked = Signal(QColor)
     stroke_failed = Signal(str)  # a stroke the document refused (e.g. no layer to paint on)
+    stroke_active = Signal(bool)  # a stroke began (True) or ended (False)
 
     def __init__(self, tools: ToolState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -313,6 +314,7 @@ class CanvasView(QWidget):
             self.stroke_failed.emit(str(exc))
             return
         self._stroke_tool = tool
+        self.stroke_active.emit(True)
 
     def _continue_stroke(self, view_pos: QPointF, pressure: float) -> None:
         if self._stroke is not None:
@@ -323,6 +325,11 @@ class CanvasView(QWidget):
         self._stroke_tool = None
         if stroke is not None:
             stroke.end()
+            self.stroke_active.emit(False)
+
+    def finish_stroke(self) -> None:
+        """End a stroke in progress now (one history entry), e.g. before undo moves history."""
+        self._end_stroke()
 
     @property
     def stroking(self) -> bool:

@@ -179,7 +179,9 @@ class MainWindow(QMainWindow):
         if icon_name:
             action.setIcon(icon(icon_name))
         if shortcut is not None:
-            if isinstance(shortcut, (list, tuple)):
+            if isinstance(shortcut, QKeySequence.StandardKey):
+                action.setShortcuts(shortcut)
+            elif isinstance(shortcut, (list, tuple)):
                 action.setShortcuts([QKeySequence(s) for s in shortcut])
             else:
                 action.setShortcut(QKeySequence(shortcut))
@@ -202,15 +204,22 @@ class MainWindow(QMainWindow):
         self.act_quit = a("&Quit", self.close, SK.Quit)
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
 
-        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcuts(QKeySequence.keyBindings(SK.Undo))
-        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
+        # Own actions rather than QUndoGroup's: a stroke still being drawn must be finished
+        # before the history moves, or undo would swap tiles under the brush.
+        self.act_undo = a("&Undo", self.undo, SK.Undo)
         redo_keys = QKeySequence.keyBindings(SK.Redo)
         if QKeySequence("Ctrl+Shift+Z") not in redo_keys:
             redo_keys.append(QKeySequence("Ctrl+Shift+Z"))
-        self.act_redo.setShortcuts(redo_keys)
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
+        self.act_redo = a("&Redo", self.redo, redo_keys)
+        group = self.undo_group
+        group.canUndoChanged.connect(self.act_undo.setEnabled)
+        group.canRedoChanged.connect(self.act_redo.setEnabled)
+        group.undoTextChanged.connect(
+            lambda text: self.act_undo.setText(f"&Undo {text}".strip()))
+        group.redoTextChanged.connect(
+            lambda text: self.act_redo.setText(f"&Redo {text}".strip()))
+        self.act_undo.setEnabled(False)
+        self.act_redo.setEnabled(False)
 
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
@@ -355,6 +364,9 @@ class MainWindow(QMainWindow):
             lambda z: self.zoom_label.setText(f"{z * 100:.4g}%"))
         self.canvas.cursor_moved.connect(self._show_cursor_pos)
         self.canvas.stroke_failed.connect(lambda msg: self.statusBar().showMessage(msg, 4000))
+        # while a stroke is drawn, undo is always possible: it takes back that stroke
+        self.canvas.stroke_active.connect(
+            lambda on: self.act_undo.setEnabled(on or self.undo_group.canUndo()))
 
     def _show_cursor_pos(self, pos: QPoint | None) -> None:
         self.cursor_label.setText("" if pos is None else f"{pos.x()}, {pos.y()}")
@@ -387,6 +399,16 @@ class MainWindow(QMainWindow):
         if old is not None:
             self.autosaver.discard()
             old.deleteLater()
+
+    def undo(self) -> None:
+        self.canvas.finish_stroke()
+        if self._document is not None:
+            self._document.undo_stack.undo()
+
+    def redo(self) -> None:
+        self.canvas.finish_stroke()
+        if self._document is not None:
+            self._document.undo_stack.redo()
 
     def is_modified(self) -> bool:
         return self._document is not None and self._document.modified

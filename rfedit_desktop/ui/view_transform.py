@@ -60,9 +60,11 @@ class ViewTransform:
         self.origin = QPointF(self.origin.x() + dx, self.origin.y() + dy)
 
     def center(self, doc_size: QSize | QSizeF, view_size: QSize | QSizeF) -> None:
+        """Centre the document, snapped to whole physical pixels so 100 % is pixel-exact."""
         s = self.scale
-        self.origin = QPointF((view_size.width() - doc_size.width() * s) / 2,
-                              (view_size.height() - doc_size.height() * s) / 2)
+        x = (view_size.width() - doc_size.width() * s) / 2
+        y = (view_size.height() - doc_size.height() * s) / 2
+        self.origin = QPointF(round(x * self.dpr) / self.dpr, round(y * self.dpr) / self.dpr)
 
     def fit(self, doc_size: QSize | QSizeF, view_size: QSize | QSizeF, margin: int = 16) -> None:
         """The whole document visible and centred (may zoom in on a small document)."""
