@@ -508,3 +508,67 @@ def test_preferences_apply_to_timer_and_documents(qtbot, window, monkeypatch) ->
     window.settings.setValue("undo_limit", "lots")
     assert Preferences.load(window.settings).undo_limit == Preferences().undo_limit
     Preferences().save(window.settings)
+
+
+def test_delete_clears_layer_but_not_while_typing(qtbot, window) -> None:
+    top = window.document.active_layer
+    assert top.rgba()[..., 3].any()
+    field = QLineEdit("abc")
+    window.add_dock(field, "Prompt", "TestPromptDock")
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=1000)
+    field.setCursorPosition(0)
+    qtbot.keyClick(field, Qt.Key.Key_Delete)
+    assert field.text() == "bc"
+    assert top.rgba()[..., 3].any(), "Delete in a text box edits the text only"
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)
+    assert not top.rgba()[..., 3].any()
+    window.document.undo_stack.undo()
+    assert top.rgba()[..., 3].any()
+
+
+def test_lock_alpha_action(window) -> None:
+    top = window.document.active_layer
+    act = window.layers_panel.act_lock_alpha
+    act.trigger()
+    assert top.alpha_locked and act.isChecked()
+    window.document.undo_stack.undo()
+    assert not top.alpha_locked and not act.isChecked()
+
+
+def test_shortcut_list_is_read_from_actions(window) -> None:
+    from rfedit_desktop.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
+
+    rows = dict(shortcut_rows(window.all_actions()))
+    assert rows["Brush"] == "B"
+    assert "Ctrl+Z" in rows["Undo"]
+    assert "Ctrl+Shift+Z" in rows["Redo"]
+    assert rows["Export Image"] == "Ctrl+E"
+    dialog = ShortcutsDialog(window.all_actions(), window)
+    assert dialog.table.rowCount() >= len(rows)
+
+
+def test_dropping_files_imports_layers_or_opens_project(qtbot, window, dialogs,
+                                                        tmp_path) -> None:
+    from PySide6.QtCore import QUrl
+
+    png = tmp_path / "dropped.png"
+    _filled(window.document, QColor(9, 9, 9)).save(str(png))
+
+    def drop(path) -> None:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        window.dropEvent(event)
+
+    drop(png)
+    assert window.document.active_layer.name == "dropped"
+    ora = tmp_path / "dropped.ora"
+    assert window.save_to(str(ora))
+    window.document.add_layer("after save")
+    dialogs.answers = [SB.Discard]
+    drop(ora)
+    assert window.path == str(ora)
+    assert "after save" not in [la.name for la in window.document.layers]

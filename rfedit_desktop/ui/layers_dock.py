@@ -129,6 +129,10 @@ class LayersPanel(QWidget):
         self.act_down = self._make_action("Move Layer Down", "layer-down", self.move_down)
         self.act_rename = self._make_action("Rename Layer…", None, self.rename_layer, "F2")
         self.act_flatten = self._make_action("Flatten Image", None, self.flatten)
+        self.act_clear = self._make_action("Clear Layer", None, self.clear_layer, "Delete")
+        self.act_lock_alpha = self._make_action("Lock Alpha", None, self._lock_alpha_toggled)
+        self.act_lock_alpha.setCheckable(True)
+        self.act_lock_alpha.setToolTip("Lock alpha: brushes recolour existing paint only")
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         for act in (self.act_add, self.act_add_mask, self.act_duplicate, self.act_merge,
@@ -183,6 +187,9 @@ class LayersPanel(QWidget):
         menu.addSeparator()
         for act in (self.act_up, self.act_down, self.act_merge, self.act_flatten):
             menu.addAction(act)
+        menu.addSeparator()
+        menu.addAction(self.act_clear)
+        menu.addAction(self.act_lock_alpha)
 
     # ------------------------------------------------------------------ document binding
     def set_document(self, document) -> None:
@@ -318,6 +325,9 @@ class LayersPanel(QWidget):
         self.act_merge.setEnabled(has and index > 0 and not active.is_mask
                                   and not layers[index - 1].is_mask)
         self.act_flatten.setEnabled(len(layers) > 1)
+        self.act_clear.setEnabled(has)
+        self.act_lock_alpha.setEnabled(has and not active.is_mask)
+        self.act_lock_alpha.setChecked(bool(has and active.alpha_locked))
         self.act_add_mask.setEnabled(doc is not None and doc.mask_layer is None)
 
     # ------------------------------------------------------------------ edits → document
@@ -400,6 +410,15 @@ class LayersPanel(QWidget):
         if self.document is not None:
             self._guard(self.document.flatten)
 
+    def clear_layer(self) -> None:
+        if self.document is not None and self.document.active_layer is not None:
+            self._guard(self.document.clear_layer, self.document.active_layer)
+
+    def _lock_alpha_toggled(self, on: bool) -> None:
+        layer = self.document.active_layer if self.document is not None else None
+        if layer is not None and layer.alpha_locked != on:
+            self._guard(self.document.set_layer_alpha_locked, layer, on)
+
     def _move_by(self, step: int) -> None:
         doc = self.document
         if doc is None or doc.active_layer is None:
@@ -424,6 +443,9 @@ class LayersPanel(QWidget):
             self._guard(doc.rename_layer, layer, name.strip())
 
     def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is not None:
+            self.list.setCurrentItem(item)  # act on the layer that was right-clicked
         menu = QMenu(self)
         self.fill_menu(menu)
         menu.exec(self.list.viewport().mapToGlobal(pos))

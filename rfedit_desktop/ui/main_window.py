@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave_now)
         self.apply_preferences(Preferences.load(self.settings))
 
+        self.setAcceptDrops(True)
         self.resize(QSize(1400, 900))
         if restore_state:
             self._restore_window_state()
@@ -244,6 +245,7 @@ class MainWindow(QMainWindow):
         self.act_actual = a("&Actual Pixels (100%)", self.canvas.actual_pixels, "Ctrl+1")
 
         self.act_about = a("&About rfedit", self.show_about)
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.act_preferences = a("&Preferences…", self.edit_preferences, SK.Preferences)
         self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
 
@@ -334,6 +336,7 @@ class MainWindow(QMainWindow):
         self.view_menu = view_menu
 
         self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.act_shortcuts)
         self.help_menu.addAction(self.act_about)
 
     def _rebuild_panels_menu(self) -> None:
@@ -652,6 +655,42 @@ class MainWindow(QMainWindow):
         """Close without asking (benchmarks, tests); unsaved changes are dropped."""
         self._skip_save_prompt = True
         self.close()
+
+    def all_actions(self) -> list[QAction]:
+        """Every action of the window and its panels, menus included (for the shortcut list)."""
+        found: list[QAction] = []
+
+        def walk(actions) -> None:
+            for action in actions:
+                if action.menu() is not None:
+                    walk(action.menu().actions())
+                elif action not in found:
+                    found.append(action)
+
+        walk(self.menuBar().actions())
+        walk(self.actions())
+        return found
+
+    def show_shortcuts(self) -> None:
+        from rfedit_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self.all_actions(), self).exec()
+
+    # ================================================================== file drops
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        """A dropped .ora opens; dropped images become layers (nothing is replaced)."""
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        projects = [p for p in paths if p.lower().endswith(".ora")]
+        if projects:
+            self.open_path(projects[0])
+            return
+        for path in paths:
+            self.import_layer(path)
 
     def show_about(self) -> None:
         QMessageBox.about(
