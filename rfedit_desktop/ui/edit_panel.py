@@ -153,6 +153,10 @@ class EditPanel(QWidget):
         self.window_slider.setDecimals(2)
         self.window_slider.setSingleStep(0.01)
         self.window_slider.setValue((0.0, 0.25))
+        # The two ends as editable numbers at the sides; no floating labels over the handles.
+        self.window_slider.setHandleLabelPosition(
+            QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        self.window_slider.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
         self.window_slider.setToolTip("The part of the editing steps where η applies "
                                       "(fractions of the steps)")
         self.decay_check = QCheckBox("Decay η")
@@ -167,7 +171,7 @@ class EditPanel(QWidget):
         self.guidance_spin = _dspin(0.0, 20.0, 3.5, 0.5, "Guidance of the target prompt")
         self.seed_spin = _spin(0, MAX_SEED, 0, "Seed of the noise; same seed, same result")
         self.dice_button = QToolButton()
-        self.dice_button.setText("🎲")
+        self.dice_button.setText("⚄")
         self.dice_button.setToolTip("A random seed")
         self.dice_button.clicked.connect(self.roll_seed)
         seed_row = QHBoxLayout()

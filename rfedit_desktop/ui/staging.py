@@ -16,7 +16,6 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from rfedit_desktop.ui.checkerboard import checker_brush
 
@@ -196,7 +196,14 @@ class StagingStrip(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self.apply_current())
-        layout.addWidget(self.list, 5)
+        self.info_label = QElidingLabel()
+        self.info_label.setObjectName("stagingInfo")
+        self.info_label.setElideMode(Qt.TextElideMode.ElideRight)
+        middle = QVBoxLayout()
+        middle.setContentsMargins(0, 0, 0, 0)
+        middle.addWidget(self.list, 1)
+        middle.addWidget(self.info_label)
+        layout.addLayout(middle, 5)
 
         side = QVBoxLayout()
         self.apply_button = QToolButton()
@@ -228,11 +235,6 @@ class StagingStrip(QWidget):
                   self.original_button, self.split_button):
             side.addWidget(w)
         side.addStretch(1)
-        self.info_label = QLabel()
-        self.info_label.setObjectName("stagingInfo")
-        self.info_label.setWordWrap(True)
-        self.info_label.setMaximumWidth(180)
-        side.addWidget(self.info_label)
         layout.addLayout(side, 1)
 
     # results ----------------------------------------------------------------------------
