@@ -572,3 +572,17 @@ def test_dropping_files_imports_layers_or_opens_project(qtbot, window, dialogs,
     drop(ora)
     assert window.path == str(ora)
     assert "after save" not in [la.name for la in window.document.layers]
+
+
+def test_open_recent_missing_file_is_reported_and_forgotten(window, dialogs, tmp_path) -> None:
+    from rfedit_desktop.ui.recent_files import add_recent_file, recent_files
+
+    gone = str(tmp_path / "gone.ora")
+    add_recent_file(window.settings, gone)
+    window._rebuild_recent_menu()
+    action = next(a for a in window.recent_menu.actions() if a.toolTip() == gone)
+    doc = window.document
+    action.trigger()
+    assert dialogs.shown[-1][0] == "warning" and gone in dialogs.shown[-1][2]
+    assert gone not in recent_files(window.settings)
+    assert window.document is doc
