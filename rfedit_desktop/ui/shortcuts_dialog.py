@@ -31,7 +31,8 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
     seen: set[str] = set()
     for action in actions:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
-        keys = [k for k in keys if k]
+        # X11 also binds media keys named "New", "Open", "Zoom Out"...: not worth listing
+        keys = [k for k in keys if k and ("+" in k or len(k) <= 3 or k[0] == "F")]
         name = action.text().replace("&", "").replace("…", "").strip()
         if not keys or not name or name in seen:
             continue
