@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from rfedit_desktop.ui import error_hook
     from rfedit_desktop.ui.theme import apply_dark_theme
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("rfedit")
     app.setOrganizationName("rfedit")
     apply_dark_theme(app)
+    error_hook.install()
 
     from rfedit_desktop.ui.main_window import MainWindow
 

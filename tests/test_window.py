@@ -586,3 +586,15 @@ def test_open_recent_missing_file_is_reported_and_forgotten(window, dialogs, tmp
     assert dialogs.shown[-1][0] == "warning" and gone in dialogs.shown[-1][2]
     assert gone not in recent_files(window.settings)
     assert window.document is doc
+
+
+def test_unexpected_error_in_a_slot_shows_a_message(qtbot, window, dialogs) -> None:
+    from rfedit_desktop.ui import error_hook
+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        error_hook._hook(*sys.exc_info())
+    assert dialogs.shown[-1][0] == "critical"
+    assert "boom" in dialogs.shown[-1][2]
+    assert window.isVisible()
