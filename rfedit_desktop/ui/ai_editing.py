@@ -37,6 +37,9 @@ from rfedit_desktop.ui.staging import COMPARE_KEY, RUNNING_ID, StagedResult, Sta
 log = logging.getLogger(__name__)
 
 CACHE_QUERY_DELAY_MS = 350
+# Above this many document pixels the cache indicator does not copy the picture on the GUI
+# thread to ask the worker; it relies on the sources it has seen cached (re-edits) instead.
+CACHE_QUERY_MAX_PIXELS = 4_000_000
 
 
 class PreviewOverlay(QWidget):
@@ -127,6 +130,7 @@ class AiEditing(QObject):
         self.service = service or EditService(choice=self._choice, parent=self)
         self._contexts: dict[int, _JobContext] = {}
         self._cache_key = ""
+        self._known_cached: set[str] = set()
         self._document: Any = None
         self._model_state = "idle"
         self._last_preview_step = ""
@@ -246,6 +250,7 @@ class AiEditing(QObject):
         name = info.get("name") or info.get("model") or self._choice.model
         device = info.get("device", self._choice.device)
         self._show_model_state(f"{name} · {device} · ready", "ready")
+        self._known_cached.clear()  # another model: another cache key
         self._schedule_cache_query()
 
     def _on_model_failed(self, message: str) -> None:
@@ -488,19 +493,28 @@ class AiEditing(QObject):
         if self._contexts:
             self._cache_timer.start()  # ask when the worker is free
             return
+        key = self._source_key()
+        document = self.window.document
+        if key in self._known_cached:
+            self.panel.set_cache_state(True)
+            return
+        if document is None or document.width * document.height > CACHE_QUERY_MAX_PIXELS:
+            self.panel.set_cache_state(None)
+            return
         try:
             params = dict(self.panel.params())
             params["prompt"] = params["prompt"] or "-"
-            document = self.window.document
             request = EditRequest(image=document.composite_for_edit(self.panel.source_mode()),
                                   mask=document.mask_array(), **params)
         except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
             self.panel.set_cache_state(None)
             return
-        self._cache_key = self._source_key()
-        self.service.query_cache(self._cache_key, request)
+        self._cache_key = key
+        self.service.query_cache(key, request)
 
     def _on_cache_state(self, key: str, cached: bool) -> None:
+        if key and cached:
+            self._known_cached.add(key)
         if key and key == self._source_key():
             self._cache_key = key
             self.panel.set_cache_state(cached)
