@@ -354,3 +354,23 @@ def test_overlay_follows_the_canvas(qtbot, win) -> None:
     QApplication.processEvents()
     assert ai.overlay.geometry() == win.canvas.rect()
     assert ai.overlay.mapTo(win.canvas, QPoint(0, 0)) == QPoint(0, 0)
+
+
+def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(10, 10), (40, 40)])
+    ai.panel.steps_spin.setValue(200)  # long enough that Esc arrives mid-run
+    ai.panel.prompt_edit.setPlainText("by keyboard")
+    started = []
+    ai.service.job_started.connect(started.append)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=2000)
+    win.canvas.setFocus()
+    assert not ai.cancel_action.isEnabled()  # Esc belongs to other widgets while idle
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert ai.is_busy() and ai.cancel_action.isEnabled()
+    qtbot.waitUntil(lambda: bool(started), timeout=WAIT_MS)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    assert ai.strip.results() == []
+    assert "Cancelled" in ai.panel.status_label.text()

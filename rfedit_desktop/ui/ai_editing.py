@@ -251,6 +251,8 @@ class AiEditing(QObject):
         device = info.get("device", self._choice.device)
         self._show_model_state(f"{name} · {device} · ready", "ready")
         self._known_cached.clear()  # another model: another cache key
+        if not self._contexts:
+            self.panel.set_busy(False)  # clears the loading message from the progress bar
         self._schedule_cache_query()
 
     def _on_model_failed(self, message: str) -> None:
