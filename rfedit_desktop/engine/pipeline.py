@@ -163,7 +163,7 @@ def encode_image(engine: Engine, rgb: np.ndarray) -> torch.Tensor:
     """h×w×3 uint8 → packed, normalised latent (1, tokens, 4C) in float32, from the VAE mean."""
     vae = engine.pipe.vae
     configure_vae_tiling(engine.pipe, rgb.shape[0], rgb.shape[1])
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    x = torch.from_numpy(np.array(rgb, dtype=np.float32)).permute(2, 0, 1)[None] / 127.5 - 1.0
     x = x.to(engine.device, vae.dtype)
     with torch.inference_mode():
         # The mean, not a sample: encoding the same pixels must give the same latent.
