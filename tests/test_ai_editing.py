@@ -374,3 +374,46 @@ def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
     qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
     assert ai.strip.results() == []
     assert "Cancelled" in ai.panel.status_label.text()
+
+
+def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
+                                                                    tmp_path) -> None:
+    from rfedit_desktop.document.ora import load_ora
+    from rfedit_desktop.jobs.inversion_archive import key_of
+
+    ai = win.ai
+    assert not ai.saves_inversions()  # opt-in: project files stay small by default
+    ai.set_save_inversions(True)
+    stroke(qtbot, win, [(12, 50), (50, 12)], colour=QColor(90, 20, 160))
+    run_and_wait(qtbot, win, "a purple comet")
+    qtbot.waitUntil(lambda: any(key_of(n) for n in win.document.extra_files), timeout=WAIT_MS)
+    path = tmp_path / "with-inversion.ora"
+    win.document.save(path)
+
+    # Forget every cached inversion, then reopen the project: its stored one comes back.
+    engine = ai.service._worker._engine  # idle worker: safe to touch from here in a test
+    engine.cache.clear()
+    stats = engine.cache.stats()
+    assert stats["memory_entries"] == 0 and stats["disk_entries"] == 0
+    reopened = load_ora(path)
+    assert any(key_of(n) for n in reopened.extra_files)
+    win.set_document(reopened)
+    hits = []
+    ai.service.result.connect(lambda job, r: hits.append(r) if isinstance(r, int) else None)
+    qtbot.waitUntil(lambda: bool(hits), timeout=WAIT_MS)
+    assert hits[0] >= 1
+    reopened.set_active_layer(reopened.layers[-1])
+    run_and_wait(qtbot, win, "a purple comet")
+    staged = ai.strip.results()[-1]
+    assert staged.metadata["cache_hit"] is True and staged.metadata["nfe"] == STEPS
+
+    ai.set_save_inversions(False)
+    assert not any(key_of(n) for n in win.document.extra_files)
+
+    # Damaged or foreign entries are skipped, never fatal.
+    from rfedit_desktop.jobs.inversion_archive import import_inversions
+
+    assert key_of("inversion-../../etc.safetensors") is None
+    assert import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
+                                      "inversion-def.safetensors": b"",
+                                      "notes.txt": b"hello"}) == 0

@@ -63,6 +63,16 @@ class EngineBackend:
     def is_cached(self, engine: Any, request: Any) -> bool:
         return bool(engine.is_cached(request))
 
+    def export_inversion(self, engine: Any, request: Any) -> tuple[str, bytes] | None:
+        from rfedit_desktop.jobs.inversion_archive import export_inversion  # noqa: PLC0415
+
+        return export_inversion(engine, request)
+
+    def import_inversions(self, engine: Any, files: dict[str, bytes]) -> int:
+        from rfedit_desktop.jobs.inversion_archive import import_inversions  # noqa: PLC0415
+
+        return import_inversions(engine, files)
+
     def release(self) -> None:
         """Give memory back after an out-of-memory error or before loading another model."""
         gc.collect()

@@ -19,6 +19,8 @@ class JobKind(str, Enum):
     EDIT = "edit"
     GENERATE = "generate"
     CACHE_QUERY = "cache-query"
+    EXPORT_INVERSION = "export-inversion"  # cached inversion -> bytes for a project file
+    IMPORT_INVERSIONS = "import-inversions"  # a project's stored inversions -> the cache
 
 
 class JobState(str, Enum):
@@ -35,6 +37,7 @@ class Job:
     choice: ModelChoice
     request: Any = None
     key: str = ""
+    payload: Any = None
     cancel: threading.Event = field(default_factory=threading.Event)
     state: JobState = JobState.QUEUED
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -108,6 +108,16 @@ class EditService(QObject):
         """
         return self._submit(Job(next(self._ids), kind, self._choice, request=request, key=key))
 
+    def export_inversion(self, request: Any) -> int:
+        """Ask for `request`'s cached inversion as (file name, bytes); result(id, None) if none."""
+        return self._submit(Job(next(self._ids), JobKind.EXPORT_INVERSION, self._choice,
+                                request=request))
+
+    def import_inversions(self, files: dict[str, bytes]) -> int:
+        """Give the engine's cache the inversions a project carries; result(id, count)."""
+        return self._submit(Job(next(self._ids), JobKind.IMPORT_INVERSIONS, self._choice,
+                                payload=dict(files)))
+
     def query_cache(self, key: str, request: Any) -> None:
         """Ask whether `request`'s inversion is cached; the answer comes as cache_state(key, …).
 

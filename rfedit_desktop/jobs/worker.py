@@ -61,6 +61,8 @@ class EngineWorker(QObject):
             elif job.kind is JobKind.LOAD:
                 self.job_started.emit(job.id)
                 self._load(job)
+            elif job.kind in (JobKind.EXPORT_INVERSION, JobKind.IMPORT_INVERSIONS):
+                self._archive(job)
             else:
                 self.job_started.emit(job.id)
                 self._run(job)
@@ -172,6 +174,28 @@ class EngineWorker(QObject):
             except Exception:  # noqa: BLE001
                 log.debug("cache query failed", exc_info=True)
         self.cache_state.emit(job.key, cached)
+
+    def _archive(self, job: Job) -> None:
+        """Export needs no model (nothing is cached without one); import loads it first."""
+        try:
+            if job.kind is JobKind.IMPORT_INVERSIONS:
+                self._ensure_engine(job)
+                outcome: Any = self._backend.import_inversions(self._engine, job.payload)
+            elif self._engine is None:
+                outcome = None
+            else:
+                outcome = self._backend.export_inversion(self._engine, job.request)
+        except Cancelled:
+            self.cancelled.emit(job.id)
+            return
+        except _Reported as exc:
+            self.failed.emit(job.id, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a missed shortcut, never a crash
+            log.warning("inversion archive job failed", exc_info=True)
+            self.failed.emit(job.id, friendly_message(exc, self._device))
+            return
+        self.result.emit(job.id, outcome)
 
     @Slot()
     def release_engine(self) -> None:

@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.jobs import EditService, ModelChoice
+from rfedit_desktop.jobs import EditService, ModelChoice, inversion_archive
 from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.ui.edit_panel import INVERSION_FIELDS, EditPanel
 from rfedit_desktop.ui.model_dialog import ModelDialog, load_choice, save_choice
+from rfedit_desktop.ui.settings import read_bool
 from rfedit_desktop.ui.staging import COMPARE_KEY, RUNNING_ID, StagedResult, StagingStrip
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ CACHE_QUERY_DELAY_MS = 350
 # Above this many document pixels the cache indicator does not copy the picture on the GUI
 # thread to ask the worker; it relies on the sources it has seen cached (re-edits) instead.
 CACHE_QUERY_MAX_PIXELS = 4_000_000
+SAVE_INVERSIONS_KEY = "ai/save_inversions"
+# A project keeps at most this many inversions (a 1-megapixel one is a few MB, a masked one
+# with its trajectory tens of MB): the newest sources are the ones worth re-editing.
+MAX_INVERSIONS_PER_DOCUMENT = 3
 
 
 class PreviewOverlay(QWidget):
@@ -131,6 +136,7 @@ class AiEditing(QObject):
         self._contexts: dict[int, _JobContext] = {}
         self._cache_key = ""
         self._known_cached: set[str] = set()
+        self._archive_jobs: dict[int, Any] = {}  # export/import job id -> document (or None)
         self._document: Any = None
         self._model_state = "idle"
         self._last_preview_step = ""
@@ -197,6 +203,15 @@ class AiEditing(QObject):
         self.choose_model_action.triggered.connect(self.choose_model)
         self.reload_action = QAction("Load Model Now", w)
         self.reload_action.triggered.connect(lambda: self.load_model())
+        self.save_inversions_action = QAction("Keep Inversions in Project Files", w)
+        self.save_inversions_action.setCheckable(True)
+        self.save_inversions_action.setToolTip(
+            "Store the cached inversion of recent edit sources in the .ora, so that a reopened "
+            "project re-edits at once (larger files)")
+        settings = getattr(w, "settings", None)
+        if settings is not None:
+            self.save_inversions_action.setChecked(read_bool(settings, SAVE_INVERSIONS_KEY, False))
+        self.save_inversions_action.toggled.connect(self.set_save_inversions)
         for action in (self.run_action, self.cancel_action):
             w.addAction(action)
         menu = w.menu_named("&Model") if hasattr(w, "menu_named") else None
@@ -206,6 +221,8 @@ class AiEditing(QObject):
             menu.addSeparator()
             menu.addAction(self.choose_model_action)
             menu.addAction(self.reload_action)
+            menu.addSeparator()
+            menu.addAction(self.save_inversions_action)
 
     def _watch_document(self, document: Any) -> None:
         old = self._document
@@ -221,7 +238,39 @@ class AiEditing(QObject):
             document.layers_changed.connect(self._document_edited)
         self.overlay.set_image(None)
         self.panel.set_cache_state(None)
+        stored = {name: data for name, data in getattr(document, "extra_files", {}).items()
+                  if inversion_archive.key_of(name) is not None}
+        if stored:
+            self._archive_jobs[self.service.import_inversions(stored)] = None
         self._schedule_cache_query()
+
+    # inversions in project files ----------------------------------------------------------
+    def saves_inversions(self) -> bool:
+        return self.save_inversions_action.isChecked()
+
+    def set_save_inversions(self, on: bool) -> None:
+        """The user setting; turning it off drops the stored inversions from the document."""
+        if self.save_inversions_action.isChecked() != on:
+            self.save_inversions_action.setChecked(on)  # re-enters through toggled
+            return
+        settings = getattr(self.window, "settings", None)
+        if settings is not None:
+            settings.setValue(SAVE_INVERSIONS_KEY, bool(on))
+        document = self.window.document
+        if not on and document is not None:
+            for name in [n for n in document.extra_files if inversion_archive.key_of(n)]:
+                del document.extra_files[name]
+
+    def _store_inversion(self, document: Any, payload: Any) -> None:
+        if document is None or not payload or not self.saves_inversions():
+            return
+        name, data = payload
+        files = document.extra_files
+        files.pop(name, None)
+        files[name] = bytes(data)  # newest last
+        stored = [n for n in files if inversion_archive.key_of(n)]
+        for old in stored[:-MAX_INVERSIONS_PER_DOCUMENT]:
+            del files[old]
 
     # model ------------------------------------------------------------------------------
     def load_model(self, choice: ModelChoice | None = None) -> int:
@@ -358,6 +407,13 @@ class AiEditing(QObject):
         self.strip.show_preview(image, caption.replace("preview · ", "") or None)
 
     def _on_result(self, job_id: int, result: Any) -> None:
+        if job_id in self._archive_jobs:
+            document = self._archive_jobs.pop(job_id)
+            if isinstance(result, int) and result:
+                self._schedule_cache_query()  # imported: the indicator may turn green
+            elif document is not None:
+                self._store_inversion(document, result)
+            return
         context = self._contexts.pop(job_id, None)
         if context is None or result is None:
             return
@@ -370,6 +426,8 @@ class AiEditing(QObject):
             layer_id=context.layer_id, mask=context.request.mask,
         )
         self.strip.add_result(staged)
+        if self.saves_inversions() and context.variant == 0:
+            self._archive_jobs[self.service.export_inversion(context.request)] = context.document
         seconds = sum(float(v) for v in (result.timings or {}).values())
         hit = "inversion from cache" if result.cache_hit else "inverted"
         self.panel.show_status(f"Done: {result.nfe} model evaluations, {hit}, {seconds:.1f} s. "
@@ -377,6 +435,9 @@ class AiEditing(QObject):
         self._after_job()
 
     def _on_failed(self, job_id: int, message: str) -> None:
+        if job_id in self._archive_jobs:
+            del self._archive_jobs[job_id]  # a missed shortcut; the edit itself succeeded
+            return
         if self._contexts.pop(job_id, None) is None:
             return
         self.strip.end_running()
