@@ -3,8 +3,8 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot_edit.py [out.png]
         [--model demo|tiny|PATH] [--steps 28]
 
-Paints a rough stroke picture through the brush engine, runs a first edit with two variants
-(they land in the staging strip), starts a second edit and grabs the window halfway through it,
+Paints a rough stroke picture through the brush engine, runs a first edit with three variants
+(they land in the staging strip; one is applied), starts a second edit and grabs the window halfway through it,
 while the canvas shows the live preview. Uses the demo model when installed, else tiny.
 """
 
@@ -44,41 +44,29 @@ def stroke(doc: Document, layer, points, size: float, colour: QColor, **kw) -> N
 
 
 def rough_painting(side: int) -> Document:
-    """The kind of input stroke-to-image expects: flat colour blobs, no detail."""
+    """The kind of input stroke-to-image expects: a flat background and a rough colour blob.
+
+    The demo model knows one shape on a plain or gradient background, so the picture is that.
+    """
     doc = Document(side, side)
-    sky = new_image(side, side)
-    p = QPainter(sky)
+    back = new_image(side, side)
+    p = QPainter(back)
     grad = QLinearGradient(0, 0, 0, side)
-    grad.setColorAt(0.0, QColor(70, 120, 200))
-    grad.setColorAt(0.55, QColor(160, 190, 230))
-    grad.setColorAt(0.56, QColor(60, 120, 60))
-    grad.setColorAt(1.0, QColor(40, 90, 40))
-    p.fillRect(sky.rect(), grad)
+    grad.setColorAt(0.0, QColor(40, 70, 190))
+    grad.setColorAt(1.0, QColor(110, 160, 235))
+    p.fillRect(back.rect(), grad)
     p.end()
-    doc.add_layer("Sky and meadow", image=sky, undoable=False)
+    doc.add_layer("Background", image=back, undoable=False)
     strokes = doc.add_layer("Strokes", undoable=False)
     s = side / 512
-    # a mountain: a few broad grey strokes
-    for k in range(8):
-        y = (300 - k * 22) * s
-        half = (220 - k * 26) * s
-        stroke(doc, strokes, [(256 * s - half, y), (256 * s + half, y)], 46 * s,
-               QColor(120 - k * 4, 118 - k * 4, 130 - k * 3), hardness=0.7)
-    stroke(doc, strokes, [(236 * s, 130 * s), (276 * s, 130 * s)], 34 * s,
-           QColor(245, 245, 250), hardness=0.7)  # snow cap
-    # a sun and a lake
-    stroke(doc, strokes, [(420 * s, 90 * s)], 70 * s, QColor(255, 215, 90), hardness=0.9,
-           pressure_size=False)
-    for k in range(4):
-        y = (400 + k * 14) * s
-        stroke(doc, strokes, [(140 * s, y), (380 * s, y)], 22 * s, QColor(50, 100, 190),
-               hardness=0.8)
-    # a few trees
-    for x in (70, 110, 430, 470):
-        stroke(doc, strokes, [(x * s, 330 * s), (x * s, 380 * s)], 9 * s, QColor(90, 60, 30))
-        pts = [(x * s + 14 * s * math.cos(a / 3), 320 * s + 14 * s * math.sin(a / 3))
-               for a in range(20)]
-        stroke(doc, strokes, pts, 24 * s, QColor(30, 80, 35), hardness=0.6)
+    cx, cy, r = 256 * s, 270 * s, 120 * s
+    for k in range(7):  # a rough red disc from a few scribbled rings
+        rr = r * (1 - k / 7)
+        pts = [(cx + rr * math.cos(a / 10) + 6 * s * math.sin(a), cy + rr * math.sin(a / 10))
+               for a in range(64)]
+        stroke(doc, strokes, pts, 46 * s, QColor(205 - 5 * k, 40, 35), hardness=0.6)
+    stroke(doc, strokes, [(cx - 40 * s, cy - 50 * s), (cx + 30 * s, cy - 70 * s)], 22 * s,
+           QColor(240, 120, 110), hardness=0.4)  # a careless highlight
     doc.undo_stack.clear()
     return doc
 
@@ -133,8 +121,8 @@ def main() -> int:
     panel.steps_spin.setValue(args.steps)
     panel.advanced.expand(animate=False)
     panel.seed_spin.setValue(11)
-    panel.variants_spin.setValue(2)
-    panel.prompt_edit.setPlainText("a snowy mountain above a lake at sunset, oil painting")
+    panel.variants_spin.setValue(3)
+    panel.prompt_edit.setPlainText("a large red circle on a blue gradient background")
     ai.run()
     while ai.is_busy() and not errors:
         pump(app, 0.05)
@@ -142,12 +130,18 @@ def main() -> int:
         print("failed:", errors[0], file=sys.stderr)
         return 2
 
-    # The second edit: grab the window halfway through its editing steps.
+    # Keep one of them: one step named after the prompt in the history, a new layer.
+    keep = ai.strip.results()[0]
+    ai.strip.select(keep.id)
+    ai.apply(keep.id, "new-layer")
+
+    # The second edit: grab the window while it runs, a few steps before the end.
     panel.variants_spin.setValue(1)
     panel.seed_spin.setValue(3)
-    panel.prompt_edit.setPlainText("a snowy mountain above a lake, watercolour")
+    panel.prompt_edit.setPlainText("a large red star on a blue gradient background")
     shot: list = []
-    half = max(1, args.steps // 2)
+    # Late in the run: the preview is the current latent, which is still noisy early on.
+    half = max(1, args.steps - 3)
 
     def maybe_grab(job: int, phase: str, step: int, total: int) -> None:
         if not shot and phase == "edit" and step >= half:

@@ -247,3 +247,28 @@ def test_many_emits_cannot_free_the_bool_singletons(qtbot) -> None:
         emitter.ping.emit(i)
     assert sys.getrefcount(True) > 1_000_000 or sys.version_info >= (3, 12)
     assert before - sys.getrefcount(True) <= 5000  # the count may fall, but far from zero
+
+
+def test_a_program_that_forgets_shutdown_still_exits_cleanly(tmp_path) -> None:
+    """Qt aborts a process whose running QThread is destroyed; the service stops it at exit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "forget.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from rfedit_desktop.jobs import EditService, ModelChoice\n"
+        "from test_jobs import ScriptedBackend\n"
+        "service = EditService(backend=ScriptedBackend(), choice=ModelChoice('tiny'))\n"
+        "service.submit('x')\n"
+        "print('bye')\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "bye" in out.stdout and "Destroyed while thread" not in out.stderr

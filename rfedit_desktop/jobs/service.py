@@ -7,8 +7,10 @@ has not started yet is dropped at once. Nothing here ever calls `QThread.termina
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -135,6 +137,7 @@ class EditService(QObject):
         if not self._thread.isRunning():
             # Started on first use, so a window that never edits never owns a running thread.
             self._thread.start()
+            _stop_at_exit(self)
         self._jobs[job.id] = job
         self._dispatch.emit(job)
         if job.kind is not JobKind.CACHE_QUERY:
@@ -202,3 +205,19 @@ class EditService(QObject):
         if not stopped:
             log.warning("engine thread still busy after %d ms", timeout_ms)
         return bool(stopped)
+
+
+def _stop_at_exit(service: EditService) -> None:
+    """Stop the thread if the program ends without shutting the service down (a script that
+    returns early, an exception): Qt aborts the process when a running QThread is destroyed."""
+    ref = weakref.ref(service)
+
+    def stop() -> None:
+        alive = ref()
+        if alive is not None:
+            try:
+                alive.shutdown()
+            except RuntimeError:  # the C++ side is already gone
+                pass
+
+    atexit.register(stop)

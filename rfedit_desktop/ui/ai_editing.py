@@ -353,6 +353,8 @@ class AiEditing(QObject):
             self.panel.show_status(str(exc), error=True)
             return []
         key = self._source_key()
+        # Until the worker answers, say what is known: a source seen cached, or "not cached".
+        self.panel.set_cache_state(key in self._known_cached)
         ids = []
         for request, context in planned:
             job_id = self.service.submit(request, key=key if context.variant == 0 else "")

@@ -189,11 +189,12 @@ class StagingStrip(QWidget):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 24, THUMB + 42))
+        self.list.setGridSize(QSize(THUMB + 28, THUMB + 54))
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self.apply_current())
         self.info_label = QElidingLabel()
@@ -407,7 +408,7 @@ def _thumb(image: QImage | None, dim: bool = False) -> QPixmap:
 
 
 def _caption(result: StagedResult) -> str:
-    prompt = result.prompt if len(result.prompt) <= 28 else result.prompt[:27] + "…"
+    prompt = result.prompt if len(result.prompt) <= 34 else result.prompt[:33].rstrip() + "…"
     seed = result.metadata.get("seed")
     return f"{prompt}\nseed {seed}" if seed is not None else prompt
 
