@@ -178,3 +178,32 @@ def test_staging_running_slot_shows_previews(qtbot) -> None:
     assert strip.list.item(0).text() == "edit 2/4"
     strip.end_running()
     assert strip.list.count() == 0 and strip.running_preview() is None
+
+
+def test_model_dialog_validates_and_remembers(qtbot, tmp_path) -> None:
+    from rfedit_desktop.jobs import ModelChoice
+    from rfedit_desktop.ui.model_dialog import ModelDialog, kind_of, load_choice, save_choice
+    from rfedit_desktop.ui.settings import app_settings
+
+    dialog = ModelDialog(ModelChoice("demo"))
+    qtbot.addWidget(dialog)
+    assert dialog.kind() == "demo" and not dialog.path_edit.isEnabled()
+    assert dialog.choice() == ModelChoice("demo")
+    dialog.radio["folder"].setChecked(True)
+    dialog.path_edit.setText("")
+    dialog.accept()  # refused: no folder named
+    assert dialog.result() == 0 and "folder" in dialog.error_label.text()
+    folder = tmp_path / "FLUX.1-dev"
+    dialog.path_edit.setText(str(folder))
+    dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+    dialog.memory_combo.setCurrentIndex(dialog.memory_combo.findData("model-offload"))
+    choice = dialog.choice()
+    assert choice == ModelChoice(str(folder), "cpu", "model-offload")
+
+    assert kind_of("/x/flux.safetensors") == "file" and kind_of("owner/name") == "repo"
+    assert kind_of(str(folder)) == "folder" and kind_of("demo") == "demo"
+    settings = app_settings()
+    save_choice(settings, choice)
+    assert load_choice(app_settings()) == choice
+    settings.setValue("model/device", "quantum")  # a damaged setting falls back to the demo
+    assert load_choice(settings) == ModelChoice()

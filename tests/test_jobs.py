@@ -79,7 +79,7 @@ class ScriptedBackend:
 class Recorder:
     def __init__(self, service: EditService) -> None:
         self.events: list[tuple] = []
-        for name in ("job_started", "result", "failed", "cancelled", "model_ready",
+        for name in ("job_started", "result", "failed", "cancelled", "model_ready", "model_loading",
                      "model_failed", "cache_state", "preview", "progress"):
             getattr(service, name).connect(lambda *a, n=name: self.events.append((n, *a)))
 
@@ -184,6 +184,7 @@ def test_missing_model_reports_and_a_later_model_loads(qtbot, service) -> None:
     ok = service.submit("y")
     wait_idle(qtbot, service)
     assert rec.of("model_ready")[-1][0]["model"] == "tiny"
+    assert (0.5, "half") in rec.of("model_loading")  # load progress reaches the GUI
     assert (ok, "result:y") in rec.of("result")
 
 
