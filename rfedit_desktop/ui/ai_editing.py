@@ -451,6 +451,7 @@ class AiEditing(QObject):
         self._after_job()
 
     def _on_cancelled(self, job_id: int) -> None:
+        self._archive_jobs.pop(job_id, None)
         if self._contexts.pop(job_id, None) is None:
             return
         self.strip.end_running()
