@@ -38,6 +38,8 @@ FLUX_COMPONENTS: tuple[str, ...] = (
 WEIGHTED = ("text_encoder", "text_encoder_2", "transformer", "vae")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer_config.json")
 SETTINGS_FILE = "rfedit.json"
+#: Source kinds that hold only a transformer and borrow everything else from a base model.
+LONE_TRANSFORMERS = ("single-file", "gguf", "transformer-folder")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -45,7 +47,7 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 class ModelSource:
     """Where a model lives and what it is called; everything known before loading weights."""
 
-    kind: str  # "tiny" | "demo" | "folder" | "repo" | "single-file" | "gguf"
+    kind: str  # "tiny" | "demo" | "folder" | "repo" | "single-file" | "gguf" | "transformer-folder"
     spec: str
     name: str
     path: Path | None = None  # the folder (or, for single files, the file)
@@ -56,7 +58,7 @@ class ModelSource:
     @property
     def folder(self) -> Path | None:
         """The diffusers folder that holds the configs (the base, for single files)."""
-        return self.base if self.kind in ("single-file", "gguf") else self.path
+        return self.base if self.kind in LONE_TRANSFORMERS else self.path
 
 
 def read_settings(folder: Path | None) -> dict[str, Any]:
@@ -75,27 +77,107 @@ def read_settings(folder: Path | None) -> dict[str, Any]:
     return data
 
 
-def _has_weights(folder: Path) -> tuple[bool, bool]:
-    """(has safetensors weights whose shards all exist, has pickle weights)."""
-    pickle = any(folder.glob("*.bin")) or any(folder.glob("*.pt")) or any(folder.glob("*.ckpt"))
-    for index in folder.glob("*.safetensors.index.json"):
+def _weight_files(folder: Path) -> list[Path]:
+    """The .safetensors files of a component folder, symlinks included (even broken ones)."""
+    return sorted(p for p in folder.glob("*.safetensors"))
+
+
+def _weight_problems(name: str, sub: Path) -> list[str]:
+    """What keeps the weights of component `name` (folder `sub`) from loading, in words."""
+    from .flux_checkpoint import check_safetensors
+
+    indexes = sorted(sub.glob("*.safetensors.index.json"))
+    files = _weight_files(sub)
+    if indexes:
         try:
-            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
-        except (OSError, ValueError, KeyError, TypeError):
-            return False, pickle
-        return all((folder / s).is_file() for s in shards), pickle
-    return any(folder.glob("*.safetensors")), pickle
-
-
-def _missing_shards(folder: Path) -> list[str]:
+            shards = sorted(set(json.loads(indexes[0].read_text(encoding="utf-8"))["weight_map"]
+                                .values()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return [f"{name}/{indexes[0].name} is unreadable"]
+        missing = [s for s in shards if not (sub / s).is_file()]
+        if missing:
+            return [f"{name}/ is missing weight shards: {', '.join(missing)}"]
+        files = [sub / s for s in shards]
+    elif not any(f.is_file() for f in files):
+        broken = [f.name for f in files if f.is_symlink()]
+        if broken:
+            return [f"{name}/{broken[0]} points to a file that is not there (unfinished download)"]
+        if any(any(sub.glob(pattern)) for pattern in ("*.bin", "*.pt", "*.ckpt", "*.pth")):
+            return [f"{name}/ has only pickle weights (.bin/.pt/.ckpt); rfedit loads .safetensors "
+                    "only, because pickle files can run code. Convert them to .safetensors "
+                    "(load the model and save_pretrained(..., safe_serialization=True))"]
+        return [f"{name}/ holds no .safetensors weights"]
     out: list[str] = []
-    for index in folder.glob("*.safetensors.index.json"):
+    for f in files:
+        if not f.is_file():
+            out.append(f"{name}/{f.name} points to a file that is not there (unfinished download)")
+            continue
         try:
-            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
-        except (OSError, ValueError, KeyError, TypeError):
-            return [f"{index.name} (unreadable)"]
-        out += [s for s in sorted(shards) if not (folder / s).is_file()]
+            check_safetensors(f)
+        except EditError as exc:
+            out.append(f"{name}/{str(exc).rstrip('.')}")
     return out
+
+
+def _diagnose_no_index(folder: Path) -> EditError:
+    """A folder without model_index.json: say what it is and what to do instead."""
+    present = [c for c in FLUX_COMPONENTS if (folder / c).is_dir()]
+    if present:
+        missing = [c for c in FLUX_COMPONENTS if c not in present]
+        hint = ""
+        if "transformer" in present:
+            hint = (" To use this transformer with the rest of a FLUX.1 model, name the transformer "
+                    f"folder with --model {folder / 'transformer'} and the complete model with "
+                    "--base (a folder or a cached repo id such as black-forest-labs/FLUX.1-dev).")
+        if not missing:
+            return EditError(
+                f"{folder} is not a complete diffusers model folder: model_index.json is missing "
+                "although every component folder is there. Copy model_index.json from the "
+                "original model (it names the pipeline and its parts)."
+            )
+        return EditError(
+            f"{folder} holds only part of a FLUX.1 model ({', '.join(present)}): "
+            f"model_index.json is missing, and so are the components {', '.join(missing)}.{hint}"
+        )
+    if _is_transformer_folder(folder):
+        return EditError(
+            f"{folder} holds only a Flux transformer. Name the complete model that provides the "
+            "text encoders, tokenizers and VAE with --base (a folder or a cached repo id such as "
+            "black-forest-labs/FLUX.1-dev)."
+        )
+    singles = sorted(p.name for p in folder.glob("*.safetensors")) + sorted(
+        p.name for p in folder.glob("*.gguf"))
+    if singles:
+        return EditError(
+            f"{folder} is not a diffusers model folder (no model_index.json) but holds "
+            f"{', '.join(singles[:3])}. Name a single-file transformer directly with "
+            f"--model {folder / singles[0]} --base black-forest-labs/FLUX.1-dev (or another "
+            "complete FLUX.1 folder)."
+        )
+    pickles = sorted(p.name for pat in ("*.ckpt", "*.pt", "*.pth", "*.bin")
+                     for p in folder.glob(pat))
+    if pickles:
+        return EditError(
+            f"{folder} holds only pickle checkpoints ({', '.join(pickles[:3])}); rfedit loads "
+            ".safetensors only, because pickle files can run code when loaded. Convert the "
+            "checkpoint to .safetensors, or download the .safetensors release of the model."
+        )
+    return EditError(
+        f"{folder} is not a diffusers model folder: model_index.json is missing. "
+        "Point --model at the folder that contains model_index.json."
+    )
+
+
+def _is_transformer_folder(folder: Path) -> bool:
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and cfg.get("_class_name") == "FluxTransformer2DModel"
+
+
+#: Pipelines whose folders hold the text-to-image FLUX.1 components rfedit edits with.
+FLUX_PIPELINES = ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline")
 
 
 def check_folder(folder: Path, components: tuple[str, ...] = FLUX_COMPONENTS) -> None:
@@ -105,14 +187,19 @@ def check_folder(folder: Path, components: tuple[str, ...] = FLUX_COMPONENTS) ->
         raise EditError(f"Model folder {folder} does not exist.")
     index = folder / "model_index.json"
     if not index.is_file():
-        raise EditError(
-            f"{folder} is not a diffusers model folder: model_index.json is missing. "
-            "Point --model at the folder that contains model_index.json."
-        )
+        raise _diagnose_no_index(folder)
     try:
         listed = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise EditError(f"{index} is not valid JSON: {exc}") from exc
+    if not isinstance(listed, dict):
+        raise EditError(f"{index} must hold a JSON object.")
+    pipeline = listed.get("_class_name")
+    if pipeline is not None and pipeline not in FLUX_PIPELINES:
+        raise EditError(
+            f"{folder} holds a {pipeline} model; rfedit needs a model of the FLUX.1 architecture "
+            "(FluxPipeline: FLUX.1 [dev], FLUX.1 [schnell] or a fine-tune of them)."
+        )
     problems: list[str] = []
     for name in components:
         sub = folder / name
@@ -132,26 +219,59 @@ def check_folder(folder: Path, components: tuple[str, ...] = FLUX_COMPONENTS) ->
         else:
             if not (sub / "config.json").is_file():
                 problems.append(f"{name}/config.json is missing")
-            ok, pickle = _has_weights(sub)
-            if not ok:
-                shards = _missing_shards(sub)
-                if shards:
-                    problems.append(f"{name}/ is missing weight shards: {', '.join(shards)}")
-                elif pickle:
-                    problems.append(
-                        f"{name}/ has only pickle weights (.bin/.pt); rfedit loads .safetensors only"
-                    )
-                else:
-                    problems.append(f"{name}/ holds no .safetensors weights")
+            problems += _weight_problems(name, sub)
     if problems:
         raise EditError(f"The model folder {folder} is incomplete: " + "; ".join(problems) + ".")
     tcfg = folder / "transformer" / "config.json"
+    if "transformer" in components:
+        _check_transformer_config(tcfg, folder)
+
+
+def _check_transformer_config(tcfg: Path, folder: Path) -> None:
     try:
-        cls = json.loads(tcfg.read_text(encoding="utf-8")).get("_class_name")
+        cfg = json.loads(tcfg.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise EditError(f"{tcfg} is not valid JSON: {exc}") from exc
+    cls = cfg.get("_class_name")
     if cls not in (None, "FluxTransformer2DModel"):
         raise EditError(f"{folder} holds a {cls}, not a Flux transformer; rfedit edits with FLUX.1.")
+    channels = cfg.get("in_channels", 64)
+    if channels != 64:
+        raise EditError(
+            f"{folder} holds a Flux transformer with {channels} input channels: a FLUX.1 "
+            "Fill/Depth/Canny variant that needs a control image. rfedit needs the text-to-image "
+            "FLUX.1 [dev] or [schnell] (64 input channels)."
+        )
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache, read from the environment now (HF_HUB_CACHE, HF_HOME, ...).
+
+    huggingface_hub reads these variables once at import; reading them here as well lets a
+    variable set later (by the GUI's settings or a test) still count.
+    """
+    env = os.environ
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(name):
+            return Path(env[name]).expanduser()
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser() / "hub"
+    try:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE).expanduser()
+    except ImportError:  # pragma: no cover (huggingface_hub comes with diffusers)
+        xdg = env.get("XDG_CACHE_HOME") or "~/.cache"
+        return Path(xdg).expanduser() / "huggingface" / "hub"
+
+
+def download_command(repo_id: str) -> str:
+    """The command that downloads `repo_id` (or resumes a download that stopped)."""
+    return f"hf download {repo_id}"
+
+
+def _repo_cache(repo_id: str) -> Path:
+    return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
 
 
 def cached_repo_folder(repo_id: str) -> Path:
@@ -161,13 +281,37 @@ def cached_repo_folder(repo_id: str) -> Path:
         from huggingface_hub.errors import LocalEntryNotFoundError
     except ImportError as exc:  # pragma: no cover (huggingface_hub comes with diffusers)
         raise EditError("huggingface_hub is not installed; name a model folder instead.") from exc
+    cache = hub_cache_dir()
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as exc:
+        started = _repo_cache(repo_id).is_dir()
+        state = ("has only an unfinished download of" if started else "does not hold")
         raise EditError(
-            f"The model {repo_id!r} is not in the local Hugging Face cache, and rfedit never "
-            f"downloads. Download it once with:  huggingface-cli download {repo_id}  "
-            "(or name a model folder with --model PATH)."
+            f"The Hugging Face cache {cache} {state} the model {repo_id!r}, and rfedit never "
+            f"downloads. Download it once with:  {download_command(repo_id)}  "
+            f"(older huggingface_hub: huggingface-cli download {repo_id}; gated models such as "
+            "FLUX.1-dev need `hf auth login` and the licence accepted on huggingface.co first), "
+            "or name a model folder with --model PATH."
+        ) from exc
+
+
+def _unfinished_blobs(repo_id: str) -> list[Path]:
+    blobs = _repo_cache(repo_id) / "blobs"
+    return sorted(blobs.glob("*.incomplete")) if blobs.is_dir() else []
+
+
+def _check_cached(repo_id: str, folder: Path, components: tuple[str, ...]) -> None:
+    """check_folder for a cache snapshot, with the command that finishes a partial download."""
+    try:
+        check_folder(folder, components)
+    except EditError as exc:
+        partial = _unfinished_blobs(repo_id)
+        note = (f" {len(partial)} file(s) in {partial[0].parent} are still partial "
+                "(*.incomplete): the download stopped before it finished." if partial else "")
+        raise EditError(
+            f"The cached model {repo_id!r} is not completely downloaded. {exc}{note} Finish the "
+            f"download with:  {download_command(repo_id)}  (it resumes where it stopped)."
         ) from exc
 
 
@@ -196,45 +340,90 @@ def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSour
     path = Path(spec).expanduser()
     suffix = path.suffix.lower()
     if suffix in (".safetensors", ".gguf", ".bin", ".ckpt", ".pt", ".pth"):
-        if suffix in (".bin", ".ckpt", ".pt", ".pth"):
-            raise EditError(
-                f"{path.name} is a pickle checkpoint; rfedit loads only .safetensors or .gguf "
-                "files (pickle files can run code when loaded)."
-            )
-        if not path.is_file():
-            raise EditError(f"Model file {path} does not exist.")
-        if suffix == ".gguf" and importlib.util.find_spec("gguf") is None:
-            raise EditError(
-                "Loading a .gguf model needs the 'gguf' package: pip install 'rfedit-desktop[gguf]'."
-            )
-        if base is None:
-            raise EditError(
-                f"{path.name} holds only the transformer; name the folder or cached repo id with "
-                "the other parts (text encoders, VAE, configs) with --base, e.g. "
-                "--base black-forest-labs/FLUX.1-dev."
-            )
-        base_folder = _base_folder(str(base))
-        check_folder(base_folder, tuple(c for c in FLUX_COMPONENTS if c != "transformer"))
-        if not (base_folder / "transformer" / "config.json").is_file():
-            raise EditError(f"The base {base_folder} has no transformer/config.json to describe "
-                            f"the weights in {path.name}.")
-        kind = "gguf" if suffix == ".gguf" else "single-file"
-        return ModelSource(kind, spec, path.stem, path, base_folder,
-                           settings=read_settings(base_folder))
+        return _resolve_file(spec, path, base)
     if path.exists() or spec.startswith((".", "/", "~")) or not _REPO_ID.match(spec):
         if not path.exists():
             raise EditError(
                 f"Cannot find a model called {spec!r}: no such folder, and it is neither demo, "
                 "tiny, a .safetensors/.gguf file nor a repo id (owner/name)."
             )
+        if path.is_file():
+            raise EditError(f"{path.name} is not a model rfedit can load: name a diffusers "
+                            "folder, a .safetensors or .gguf transformer, or a cached repo id.")
+        if not (path / "model_index.json").is_file() and _is_transformer_folder(path):
+            return _resolve_transformer_folder(spec, path, base)
         check_folder(path)
         settings = read_settings(path)
         return ModelSource("folder", spec, settings.get("name", path.resolve().name), path,
                            settings=settings)
     folder = cached_repo_folder(spec)
-    check_folder(folder)
+    _check_cached(spec, folder, FLUX_COMPONENTS)
     settings = read_settings(folder)
     return ModelSource("repo", spec, settings.get("name", spec), folder, settings=settings)
+
+
+def _resolve_file(spec: str, path: Path, base: str | os.PathLike | None) -> ModelSource:
+    """A single transformer file: safetensors (any naming) or GGUF, plus a base for the rest."""
+    from .flux_checkpoint import check_gguf, check_safetensors
+
+    suffix = path.suffix.lower()
+    if suffix in (".bin", ".ckpt", ".pt", ".pth"):
+        raise EditError(
+            f"{path.name} is a pickle checkpoint; rfedit loads only .safetensors or .gguf "
+            "files (pickle files can run code when loaded). Convert it to .safetensors or "
+            "download the model's .safetensors release."
+        )
+    if not path.is_file():
+        raise EditError(f"Model file {path} does not exist.")
+    if suffix == ".gguf":
+        if importlib.util.find_spec("gguf") is None:
+            raise EditError(
+                "Loading a .gguf model needs the 'gguf' package: pip install 'rfedit-desktop[gguf]' "
+                "(or pip install gguf)."
+            )
+        check_gguf(path)
+    else:
+        check_safetensors(path)
+    base_folder = _require_base(path.name, base)
+    kind = "gguf" if suffix == ".gguf" else "single-file"
+    return ModelSource(kind, spec, path.stem, path, base_folder,
+                       settings=read_settings(base_folder))
+
+
+def _resolve_transformer_folder(spec: str, path: Path, base) -> ModelSource:
+    """A diffusers transformer folder on its own (e.g. a fine-tune published as `transformer/`)."""
+    if base is None:
+        raise _diagnose_no_index(path)
+    problems = _weight_problems("transformer", path)
+    if problems:
+        raise EditError(f"The transformer folder {path} is incomplete: " + "; ".join(problems) + ".")
+    _check_transformer_config(path / "config.json", path)
+    base_folder = _require_base(path.name, base)
+    name = path.resolve().parent.name if path.name == "transformer" else path.resolve().name
+    return ModelSource("transformer-folder", spec, name, path, base_folder,
+                       settings=read_settings(base_folder))
+
+
+def _require_base(what: str, base: str | os.PathLike | None) -> Path:
+    """The complete model that lends a lone transformer its text encoders, tokenizers and VAE."""
+    if base is None:
+        raise EditError(
+            f"{what} holds only the transformer; name the folder or cached repo id with "
+            "the other parts (text encoders, VAE, configs) with --base, e.g. "
+            "--base black-forest-labs/FLUX.1-dev."
+        )
+    base_folder = _base_folder(str(base))
+    others = tuple(c for c in FLUX_COMPONENTS if c != "transformer")
+    if _REPO_ID.match(str(base)) and not Path(str(base)).expanduser().is_dir():
+        _check_cached(str(base), base_folder, others)
+    else:
+        check_folder(base_folder, others)
+    tcfg = base_folder / "transformer" / "config.json"
+    if not tcfg.is_file():
+        raise EditError(f"The base {base_folder} has no transformer/config.json to describe "
+                        f"the weights in {what}.")
+    _check_transformer_config(tcfg, base_folder)
+    return base_folder
 
 
 def _base_folder(base: str) -> Path:
@@ -264,6 +453,12 @@ def fingerprint(source: ModelSource) -> str:
                 h.update(f"{rel}:{f.stat().st_size}\0".encode())
     if source.kind in ("single-file", "gguf") and source.path is not None:
         h.update(f"{source.path.name}:{source.path.stat().st_size}".encode())
+    if source.kind == "transformer-folder" and source.path is not None:
+        for f in sorted(Path(source.path).iterdir()):
+            if f.suffix == ".json":
+                h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+            elif f.suffix == ".safetensors" and f.is_file():
+                h.update(f"{f.name}:{f.stat().st_size}\0".encode())
     return h.hexdigest()[:16]
 
 
@@ -343,18 +538,44 @@ def _load(source: ModelSource, dtype):
 
         pipe = tiny_flux(source.seed)
         return pipe if dtype == torch.float32 else pipe.to(dtype=dtype)
-    if source.kind in ("single-file", "gguf"):
-        kwargs: dict[str, Any] = {
-            "config": str(source.base),
-            "subfolder": "transformer",
-            **common,
-        }
-        if source.kind == "gguf":
-            from diffusers import GGUFQuantizationConfig
-
-            kwargs["quantization_config"] = GGUFQuantizationConfig(compute_dtype=dtype)
-        transformer = FluxTransformer2DModel.from_single_file(str(source.path), **kwargs)
+    if source.kind in LONE_TRANSFORMERS:
+        if source.kind == "transformer-folder":
+            transformer = FluxTransformer2DModel.from_pretrained(
+                str(source.path), use_safetensors=True, **common
+            )
+        else:
+            transformer = _load_single_file(source, dtype)
         return FluxPipeline.from_pretrained(
             str(source.base), transformer=transformer, use_safetensors=True, **common
         )
     return FluxPipeline.from_pretrained(str(source.path), use_safetensors=True, **common)
+
+
+def _load_single_file(source: ModelSource, dtype):
+    """A .safetensors/.gguf transformer in BFL, ComfyUI or diffusers naming, checked key by key.
+
+    The keys are converted here rather than by diffusers (whose converter assumes the full-size
+    width), and every weight is checked against the base's config before loading, since
+    diffusers leaves weights it does not find silently uninitialised.
+    """
+    from diffusers import FluxTransformer2DModel
+
+    from .flux_checkpoint import match_model, read_checkpoint, to_diffusers
+
+    assert source.path is not None and source.base is not None
+    name = source.path.name
+    state = to_diffusers(read_checkpoint(source.path), name)
+    config = FluxTransformer2DModel.load_config(str(source.base), subfolder="transformer",
+                                                local_files_only=True)
+    match_model(state, config, name, str(source.base))
+    kwargs: dict[str, Any] = {
+        "config": str(source.base),
+        "subfolder": "transformer",
+        _dtype_keyword(): dtype,
+        "local_files_only": True,
+    }
+    if source.kind == "gguf":
+        from diffusers import GGUFQuantizationConfig
+
+        kwargs["quantization_config"] = GGUFQuantizationConfig(compute_dtype=dtype)
+    return FluxTransformer2DModel.from_single_file(state, **kwargs)
