@@ -417,3 +417,36 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     assert import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
                                       "inversion-def.safetensors": b"",
                                       "notes.txt": b"hello"}) == 0
+
+
+def test_pixels_for_target_clip_to_the_mask() -> None:
+    from rfedit_desktop.jobs.preview_image import to_qimage
+    from rfedit_desktop.ui.ai_editing import pixels_for_target
+    from rfedit_desktop.ui.staging import StagedResult
+
+    doc = Document.new(8, 8, QColor(10, 20, 30))
+    layer = doc.active_layer
+    result = np.full((8, 8, 3), 200, np.uint8)
+    mask = np.zeros((8, 8), np.float32)
+    mask[2:6, 2:6] = 1.0
+    mask[2, 2] = 0.5
+    staged = StagedResult(pixels=result, image=to_qimage(result), original=to_qimage(result),
+                          prompt="p", metadata={}, mask=mask)
+
+    new = pixels_for_target(staged, "new-layer", doc, layer.id)
+    assert new.shape == (8, 8, 4)
+    assert (new[..., 3][mask == 0] == 0).all() and (new[..., 3][mask == 1] == 255).all()
+    assert new[2, 2, 3] == 128
+
+    replaced = pixels_for_target(staged, "replace", doc, layer.id)
+    base = doc.layer_array(layer)
+    assert np.array_equal(replaced[mask == 0], base[mask == 0])
+    assert (replaced[mask == 1][:, :3] == 200).all()
+    assert replaced[2, 2, 0] == 105  # halfway between 10 and 200
+
+    staged.mask = None
+    opaque = pixels_for_target(staged, "replace", doc, layer.id)
+    assert (opaque[..., 3] == 255).all() and (opaque[..., :3] == 200).all()
+    staged.mask = np.ones((4, 4), np.float32)
+    with pytest.raises(Exception, match="mask"):
+        pixels_for_target(staged, "new-layer", doc, layer.id)
