@@ -274,6 +274,14 @@ def test_variants_discard_and_bad_input(qtbot, win) -> None:
     run_and_wait(qtbot, win, "two takes")
     seeds = sorted(r.metadata["seed"] for r in ai.strip.results())
     assert seeds == [7, 8]
+    # "Reuse settings" puts a result's prompt and seed back, ready for a tweak and a re-run.
+    second = next(r for r in ai.strip.results() if r.metadata["seed"] == 8)
+    ai.panel.prompt_edit.setPlainText("something else")
+    ai.panel.seed_spin.setValue(99)
+    ai.strip.select(second.id)
+    ai.strip.reuse_button.click()
+    assert ai.panel.prompt() == "two takes" and ai.panel.params()["seed"] == 8
+    assert ai.panel.preset() == "stroke-to-image"
     index = win.document.undo_stack.index()
     ai.strip.discard_current()
     assert len(ai.strip.results()) == 1

@@ -42,6 +42,8 @@ CACHE_QUERY_DELAY_MS = 350
 # thread to ask the worker; it relies on the sources it has seen cached (re-edits) instead.
 CACHE_QUERY_MAX_PIXELS = 4_000_000
 SAVE_INVERSIONS_KEY = "ai/save_inversions"
+PANEL_FIELDS = ("prompt", "source_prompt", "method", "steps", "gamma", "eta", "start", "stop",
+                "decay_power", "strength", "guidance", "seed")
 # A project keeps at most this many inversions (a 1-megapixel one is a few MB, a masked one
 # with its trajectory tens of MB): the newest sources are the ones worth re-editing.
 MAX_INVERSIONS_PER_DOCUMENT = 3
@@ -166,6 +168,7 @@ class AiEditing(QObject):
         s.apply_requested.connect(self.apply)
         s.selection_changed.connect(self._selection_changed)
         s.compare_changed.connect(self.overlay.set_comparing)
+        s.reuse_requested.connect(self.reuse_settings)
         svc.model_loading.connect(self._on_model_loading)
         svc.model_ready.connect(self._on_model_ready)
         svc.model_failed.connect(self._on_model_failed)
@@ -503,6 +506,19 @@ class AiEditing(QObject):
         self.overlay.set_image(None)
         self.panel.show_status(f"Applied “{staged.prompt}” (undo with Ctrl+Z).")
         return True
+
+    def reuse_settings(self, result_id: int) -> None:
+        """Fill the Edit panel with a staged result's prompt, seed and parameters."""
+        staged = self.strip.result(result_id)
+        if staged is None:
+            return
+        meta = staged.metadata
+        self.panel.set_params({k: meta[k] for k in PANEL_FIELDS if k in meta})
+        preset = meta.get("preset")
+        if preset:
+            self.panel.select_preset_label(str(preset))
+        self.panel.show_status(f"Settings of “{staged.prompt}” (seed {meta.get('seed')}) "
+                               "are back in the panel.")
 
     def _selection_changed(self, result_id: int) -> None:
         if result_id == RUNNING_ID:

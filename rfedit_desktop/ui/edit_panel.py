@@ -297,6 +297,12 @@ class EditPanel(QWidget):
         self.set_params(preset.params())
         _select(self.preset_combo, name)
 
+    def select_preset_label(self, name: str) -> None:
+        """Show `name` as the preset without changing any value (for restored settings)."""
+        if self.preset_combo.findData(name) >= 0:
+            _select(self.preset_combo, name)
+            self._custom_edit()  # back to "Custom" if the values differ from that preset
+
     def preset(self) -> str:
         return str(self.preset_combo.currentData())
 

@@ -163,6 +163,7 @@ class StagingStrip(QWidget):
     selection_changed = Signal(int)  # result id, RUNNING_ID for the live preview, 0 for none
     compare_changed = Signal(bool)  # True while the original is shown
     discarded = Signal(int)
+    reuse_requested = Signal(int)  # put this result's parameters back into the Edit panel
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -232,8 +233,12 @@ class StagingStrip(QWidget):
         self.split_button.setCheckable(True)
         self.split_button.setToolTip("Original on the left, result on the right; drag to move")
         self.split_button.toggled.connect(self.compare.set_split)
+        self.reuse_button = QPushButton("Reuse settings")
+        self.reuse_button.setToolTip("Put this result's prompt, seed and parameters back into "
+                                     "the Edit panel, to run it again with a change")
+        self.reuse_button.clicked.connect(self._reuse_current)
         for w in (self.apply_button, self.discard_button, self.discard_all_button,
-                  self.original_button, self.split_button):
+                  self.original_button, self.split_button, self.reuse_button):
             side.addWidget(w)
         side.addStretch(1)
         layout.addLayout(side, 1)
@@ -290,6 +295,10 @@ class StagingStrip(QWidget):
         if result is None:
             return
         self.apply_requested.emit(rid, target or result.target)
+
+    def _reuse_current(self) -> None:
+        if self.current_id() in self._results:
+            self.reuse_requested.emit(self.current_id())
 
     def discard_current(self) -> None:
         rid = self.current_id()
@@ -382,6 +391,7 @@ class StagingStrip(QWidget):
         has = self.current_id() in self._results
         self.apply_button.setEnabled(has)
         self.discard_button.setEnabled(has)
+        self.reuse_button.setEnabled(has)
         self.original_button.setEnabled(has or self._running_item is not None)
         self.discard_all_button.setEnabled(bool(self._results))
         if has:
