@@ -1,7 +1,9 @@
 """Work around a reference-count bug in PySide6 6.12.0 on CPython < 3.12.
 
-`SignalInstance.emit()` returns `True` without taking a reference, so every `.emit()` made from
-Python drops one reference to the `True` singleton. After a few thousand emits (one edit with
+pyproject pins PySide6 below 6.12; this is the second line of defence for an environment that
+has 6.12.0 anyway. `SignalInstance.emit()` there returns `True` without taking a reference, so
+every `.emit()` made from Python drops one reference to the `True` singleton (and some calls do
+the same to `None` and `False`). After a few thousand emits (one edit with
 previews makes dozens) CPython 3.11 deallocates `True` and aborts ("bool_dealloc"). CPython 3.12
 made the singletons immortal, which makes the bug harmless; here we do the same by hand, once,
 by giving both singletons a reference count no program can exhaust.
@@ -21,7 +23,7 @@ def pin_bool_singletons() -> None:
     global _PINNED
     if _PINNED or sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
         return
-    for singleton in (True, False):
+    for singleton in (True, False, None):
         ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
     _PINNED = True
 
