@@ -6,7 +6,7 @@ every `.emit()` made from Python drops one reference to the `True` singleton (an
 the same to `None` and `False`). After a few thousand emits (one edit with
 previews makes dozens) CPython 3.11 deallocates `True` and aborts ("bool_dealloc"). CPython 3.12
 made the singletons immortal, which makes the bug harmless; here we do the same by hand, once,
-by giving both singletons a reference count no program can exhaust.
+by giving the three singletons a reference count no program can exhaust.
 """
 
 from __future__ import annotations
