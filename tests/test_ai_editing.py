@@ -242,6 +242,9 @@ def test_masked_edit_leaves_every_pixel_outside_the_mask_unchanged(qtbot, win) -
     assert np.array_equal(staged.pixels[far], before[..., :3][far])
     inside = mask > 0.99
     assert np.abs(staged.pixels[inside].astype(int) - before[..., :3][inside]).max() > 0
+    ai.strip.select(staged.id)  # the canvas shows the result only inside the mask
+    clip = ai.overlay._clip
+    assert clip is not None and clip.contains(QPoint(23, 23)) and not clip.contains(QPoint(2, 60))
 
     assert ai.apply(staged.id, "new-layer")
     after = composite(win)
@@ -427,7 +430,7 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
                                       "notes.txt": b"hello"}) == 0
 
 
-def test_pixels_for_target_clip_to_the_mask() -> None:
+def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     from rfedit_desktop.jobs.preview_image import to_qimage
     from rfedit_desktop.ui.ai_editing import pixels_for_target
     from rfedit_desktop.ui.staging import StagedResult
@@ -451,6 +454,13 @@ def test_pixels_for_target_clip_to_the_mask() -> None:
     assert np.array_equal(replaced[mask == 0], base[mask == 0])
     assert (replaced[mask == 1][:, :3] == 200).all()
     assert replaced[2, 2, 0] == 105  # halfway between 10 and 200
+
+    from rfedit_desktop.ui.ai_editing import mask_region
+
+    region = mask_region(mask)
+    assert region.contains(QPoint(2, 2)) and region.contains(QPoint(5, 5))
+    assert not region.contains(QPoint(1, 1)) and not region.contains(QPoint(6, 2))
+    assert region.boundingRect().width() == 4 and region.boundingRect().height() == 4
 
     staged.mask = None
     opaque = pixels_for_target(staged, "replace", doc, layer.id)

@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtGui import (
+    QAction,
+    QBitmap,
+    QColor,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QRegion,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -61,6 +71,7 @@ class PreviewOverlay(QWidget):
         self._canvas = canvas
         self._image: QImage | None = None
         self._caption = ""
+        self._clip: QRegion | None = None  # document pixels the image may cover (a mask)
         self._hidden_for_compare = False
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
@@ -72,9 +83,12 @@ class PreviewOverlay(QWidget):
     def image(self) -> QImage | None:
         return self._image
 
-    def set_image(self, image: QImage | None, caption: str = "") -> None:
+    def set_image(self, image: QImage | None, caption: str = "",
+                  clip: QRegion | None = None) -> None:
+        """`clip`: show the image only there (a masked edit changes nothing elsewhere)."""
         self._image = image
         self._caption = caption
+        self._clip = clip
         self.setVisible(image is not None and not self._hidden_for_compare)
         self.update()
 
@@ -99,7 +113,13 @@ class PreviewOverlay(QWidget):
         target = transform.rect_to_view(QRect(QPoint(0, 0), size))
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self._clip is not None:
+            to_view = QTransform()
+            to_view.translate(target.left(), target.top())
+            to_view.scale(target.width() / size.width(), target.height() / size.height())
+            painter.setClipRegion(to_view.map(self._clip))
         painter.drawImage(target, self._image)
+        painter.setClipping(False)
         if self._caption:
             metrics = painter.fontMetrics()
             box = QRectF(target.left() + 6, target.top() + 6,
@@ -122,6 +142,7 @@ class _JobContext:
     variant: int
     variants: int
     submitted: float
+    clip: QRegion | None = None
 
 
 class AiEditing(QObject):
@@ -139,6 +160,7 @@ class AiEditing(QObject):
         self._cache_key = ""
         self._known_cached: set[str] = set()
         self._archive_jobs: dict[int, Any] = {}  # export/import job id -> document (or None)
+        self._clips: dict[int, QRegion | None] = {}  # staged result id -> its mask region
         self._document: Any = None
         self._model_state = "idle"
         self._last_preview_step = ""
@@ -338,6 +360,7 @@ class AiEditing(QObject):
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
         mask = document.mask_array()
+        clip = mask_region(mask) if mask is not None else None
         original = to_qimage(pixels)
         count = self.panel.variants()
         out = []
@@ -345,7 +368,7 @@ class AiEditing(QObject):
             fields = dict(params, seed=(params["seed"] + i) % (2**31))
             request = EditRequest(image=pixels, mask=mask, **fields)
             out.append((request, _JobContext(document, request, original, target, layer_id,
-                                             i, count, time.perf_counter())))
+                                             i, count, time.perf_counter(), clip)))
         return out
 
     def run(self) -> list[int]:
@@ -408,7 +431,7 @@ class AiEditing(QObject):
         if job_id not in self._contexts:
             return
         caption = f"preview · {self._last_preview_step}"
-        self.overlay.set_image(image, caption)
+        self.overlay.set_image(image, caption, self._contexts[job_id].clip)
         self.strip.show_preview(image, caption.replace("preview · ", "") or None)
 
     def _on_result(self, job_id: int, result: Any) -> None:
@@ -430,6 +453,7 @@ class AiEditing(QObject):
             prompt=context.request.prompt, metadata=metadata, target=context.target,
             layer_id=context.layer_id, mask=context.request.mask,
         )
+        self._clips[staged.id] = context.clip
         self.strip.add_result(staged)
         if self.saves_inversions() and context.variant == 0:
             self._archive_jobs[self.service.export_inversion(context.request)] = context.document
@@ -528,7 +552,8 @@ class AiEditing(QObject):
         if staged is None:
             self.overlay.set_image(None)
         else:
-            self.overlay.set_image(staged.image, "result · hold \\ for the original")
+            self.overlay.set_image(staged.image, "result · hold \\ for the original",
+                                   self._clips.get(result_id))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Hold backslash anywhere in the window (except in a text box) to see the original."""
@@ -609,6 +634,16 @@ class AiEditing(QObject):
             app.removeEventFilter(self)
         self._cache_timer.stop()
         return self.service.shutdown()
+
+
+def mask_region(mask: np.ndarray) -> QRegion:
+    """The document pixels a mask lets change, as a region to clip the canvas preview to."""
+    inside = np.ascontiguousarray((np.asarray(mask) > 0).astype(np.uint8) * 255)
+    h, w = inside.shape
+    grey = QImage(inside.data, w, h, w, QImage.Format.Format_Grayscale8)
+    mono = grey.createMaskFromColor(QColor(255, 255, 255).rgb(),
+                                    Qt.MaskMode.MaskOutColor)
+    return QRegion(QBitmap.fromImage(mono))
 
 
 def pixels_for_target(staged: StagedResult, target: str, document: Any,
