@@ -143,6 +143,7 @@ class _JobContext:
     variants: int
     submitted: float
     clip: QRegion | None = None
+    started: float = 0.0  # when the worker began it (perf_counter)
 
 
 class AiEditing(QObject):
@@ -338,6 +339,14 @@ class AiEditing(QObject):
         self.panel.set_model_status(text, state)
         self.model_label.setText(f"model: {text}")
 
+    def _model_text(self) -> str:
+        """"demo · cpu": the loaded model and its real device, else the choice."""
+        info = self.service.model_info
+        if not info:
+            return self._choice.label()
+        return f"{info.get('name') or info.get('model') or self._choice.model} · " \
+               f"{info.get('device', self._choice.device)}"
+
     # running ----------------------------------------------------------------------------
     def build_requests(self) -> list[tuple[EditRequest, _JobContext]]:
         """One request per variant from the document and the panel; EditError if impossible."""
@@ -414,6 +423,7 @@ class AiEditing(QObject):
         context = self._contexts.get(job_id)
         if context is None:
             return
+        context.started = time.perf_counter()
         label = context.request.prompt[:24]
         if context.variants > 1:
             label += f" ({context.variant + 1}/{context.variants})"
@@ -425,7 +435,9 @@ class AiEditing(QObject):
             return
         self.panel.set_progress(phase, step, total)
         self._last_preview_step = f"{phase} {step}/{total}"
-        self.model_label.setText(f"model: {self._choice.label()} · {phase} {step}/{total}")
+        elapsed = time.perf_counter() - self._contexts[job_id].started
+        self.model_label.setText(f"model: {self._model_text()} · {phase} {step}/{total} · "
+                                 f"{elapsed:.1f} s")
 
     def _on_preview(self, job_id: int, image: QImage) -> None:
         if job_id not in self._contexts:
@@ -491,9 +503,7 @@ class AiEditing(QObject):
             self._set_busy(False)
             model = self.service.model_info
             if model is not None:
-                self.model_label.setText(
-                    f"model: {model.get('name', self._choice.model)} · "
-                    f"{model.get('device', '')} · ready")
+                self.model_label.setText(f"model: {self._model_text()} · ready")
 
     def _metadata(self, context: _JobContext, result: Any) -> dict[str, Any]:
         meta = dict(context.request.params())
