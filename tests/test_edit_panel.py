@@ -159,7 +159,10 @@ def test_staging_strip_apply_discard_compare(qtbot) -> None:
     grab = strip.compare.grab().toImage()
     assert not grab.isNull()
 
-    strip.discard_current()
+    strip.list.setFocus()
+    qtbot.keyClick(strip.list, Qt.Key.Key_Return)  # Enter applies the current result
+    assert applied[-1] == (b, "new-layer")
+    qtbot.keyClick(strip.list, Qt.Key.Key_Delete)  # Delete discards it
     assert [r.id for r in strip.results()] == [a]
     strip.discard_all()
     assert strip.results() == [] and not strip.apply_button.isEnabled()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -197,7 +197,10 @@ class StagingStrip(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._current_changed)
+        # Enter or a double click applies; Delete discards (keyboard first, like the rest).
+        # (not itemActivated: some desktops activate on a single click)
         self.list.itemDoubleClicked.connect(lambda _item: self.apply_current())
+        self.list.installEventFilter(self)
         self.info_label = QElidingLabel()
         self.info_label.setObjectName("stagingInfo")
         self.info_label.setElideMode(Qt.TextElideMode.ElideRight)
@@ -354,6 +357,16 @@ class StagingStrip(QWidget):
         if on != self.compare.showing_original():
             self.compare.set_show_original(on)
             self.compare_changed.emit(on)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
+        if watched is self.list and event.type() == QEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+                self.discard_current()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+                self.apply_current()
+                return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802
         if event.key() == COMPARE_KEY and not event.isAutoRepeat():
