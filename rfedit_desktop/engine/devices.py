@@ -44,6 +44,12 @@ def pick_device(name: str = "auto"):
             "CUDA was requested but this torch build sees no CUDA GPU "
             f"(torch {torch.__version__}). Use --device cpu or install a CUDA build of torch."
         )
+    if name.startswith("cuda:"):
+        index = name.split(":", 1)[1]
+        count = torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= count:
+            raise EditError(f"There is no GPU {name}: this machine has {count} CUDA device(s), "
+                            f"cuda:0 to cuda:{count - 1}.")
     if name == "mps" and not _mps_available():
         raise EditError("Apple MPS was requested but is not available on this machine/torch.")
     return torch.device(name)
@@ -85,25 +91,51 @@ def pick_dtype(device, requested: str | None = None):
 
 def apply_memory_mode(pipe: Any, device, mode: str = "none") -> None:
     """Place the pipeline on `device` with the chosen offloading scheme."""
-    import torch
-
     if mode not in MEMORY_MODES:
         raise EditError(f"Unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}.")
     if mode == "none" or device.type == "cpu":
         # Offloading to the CPU from the CPU is meaningless; everything simply lives there.
         pipe.to(device)
         return
-    if mode == "model-offload":
-        pipe.enable_model_cpu_offload(device=device)
-    elif mode == "sequential-offload":
-        pipe.enable_sequential_cpu_offload(device=device)
-    else:
-        pipe.enable_group_offload(
-            onload_device=device,
-            offload_device=torch.device("cpu"),
-            offload_type="leaf_level",
-            use_stream=device.type == "cuda",
+    enable_offload(pipe, device, mode)
+
+
+def enable_offload(pipe: Any, device, mode: str) -> None:
+    """Install diffusers' offloading hooks so that `device` computes while weights wait in RAM.
+
+    Model and sequential offload move weights between CPU memory and an accelerator, so they
+    need CUDA or MPS; group offload also accepts the CPU as its compute device (useful to check
+    the hooks on a machine without a GPU). diffusers' own failures become EditErrors that name
+    the mode and the way out.
+    """
+    import torch
+
+    if mode not in MEMORY_MODES or mode == "none":
+        raise EditError(f"{mode!r} is not an offloading mode; choose one of "
+                        f"{', '.join(MEMORY_MODES[1:])}.")
+    if mode != "group-offload" and device.type == "cpu":
+        raise EditError(
+            f"Memory mode {mode} keeps the weights in CPU memory and moves them to a GPU when "
+            "needed, so it needs a CUDA or Apple MPS device; this run uses the CPU. Choose "
+            "memory mode none (on the CPU the model already lives in main memory)."
         )
+    try:
+        if mode == "model-offload":
+            pipe.enable_model_cpu_offload(device=device)
+        elif mode == "sequential-offload":
+            pipe.enable_sequential_cpu_offload(device=device)
+        else:
+            pipe.enable_group_offload(
+                onload_device=device,
+                offload_device=torch.device("cpu"),
+                offload_type="leaf_level",
+                use_stream=device.type == "cuda",
+            )
+    except (RuntimeError, ValueError, ImportError, TypeError, NotImplementedError) as exc:
+        raise EditError(
+            f"Memory mode {mode} could not be set up on {device}: {exc}. Choose memory mode "
+            "none, or another memory mode."
+        ) from exc
 
 
 def configure_vae_tiling(pipe: Any, height: int, width: int) -> bool:
