@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from rfedit_desktop.errors import Cancelled
+from rfedit_desktop.errors import Cancelled, EditError
 from rfedit_desktop.jobs.backend import Backend
 from rfedit_desktop.jobs.errors import friendly_message, is_out_of_memory
 from rfedit_desktop.jobs.job import Job, JobKind
@@ -94,7 +94,9 @@ class EngineWorker(QObject):
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message
             message = friendly_message(exc, job.choice.device)
-            log.warning("model load failed: %s", message, exc_info=True)
+            # A user error (missing folder, wrong model) needs no traceback in the log.
+            log.warning("model load failed: %s", message,
+                        exc_info=not isinstance(exc, EditError))
             self._backend.release()
             self.model_failed.emit(message)
             raise _Reported(message) from exc
@@ -148,7 +150,8 @@ class EngineWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - errors never kill the app
             if is_out_of_memory(exc):
                 self._backend.release()
-            log.warning("job %s failed", job.id, exc_info=True)
+            log.warning("job %s failed: %s", job.id, exc,
+                        exc_info=not isinstance(exc, EditError))
             self.failed.emit(job.id, friendly_message(exc, self._device))
             return
         if job.cancel.is_set():
