@@ -65,6 +65,10 @@ def dev_folder(tmp_path_factory) -> Path:
     shutil.rmtree(folder / "transformer")
     pipe.transformer.save_pretrained(folder / "transformer", max_shard_size="130KB")
     assert len(list((folder / "transformer").glob("*-of-00003.safetensors"))) == 3
+    # T5 ships in two shards as well (model-00001-of-00002.safetensors + index).
+    shutil.rmtree(folder / "text_encoder_2")
+    pipe.text_encoder_2.save_pretrained(folder / "text_encoder_2", max_shard_size="60KB")
+    assert (folder / "text_encoder_2" / "model.safetensors.index.json").is_file()
     return folder
 
 
@@ -213,7 +217,8 @@ def build_hf_cache(cache: Path, repo_id: str, source: Path, *, commit: str = COM
 
 
 # -- 1. the Hugging Face cache ----------------------------------------------------------------
-def test_hf_cache_layout_loads_offline_by_repo_id(monkeypatch, dev_folder, reference, tmp_path):
+def test_hf_cache_layout_loads_offline_by_repo_id(monkeypatch, capsys, dev_folder, reference,
+                                                  tmp_path):
     hf_home = tmp_path / "hf-home"
     bfl = _save(to_bfl(reference.state_dict()), tmp_path / "flux1-dev.safetensors", torch.bfloat16)
     snapshot = build_hf_cache(hf_home / "hub", REPO, dev_folder,
@@ -233,6 +238,15 @@ def test_hf_cache_layout_loads_offline_by_repo_id(monkeypatch, dev_folder, refer
     assert single.kind == "single-file" and single.base == snapshot
     assert fingerprint(single) != fingerprint(source)
 
+    # The command line, as a user types it.
+    from rfedit_desktop.cli import main
+
+    capsys.readouterr()
+    assert main(["info", "--model", REPO, "--device", "cpu", "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == REPO and report["model_kind"] == "repo"
+    assert report["guidance_embeds"] is True and report["model_path"] == str(snapshot)
+
     # HF_HUB_CACHE wins over HF_HOME, exactly as in huggingface_hub.
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "elsewhere"))
     with pytest.raises(EditError, match="hf download black-forest-labs/FLUX.1-dev"):
@@ -242,6 +256,48 @@ def test_hf_cache_layout_loads_offline_by_repo_id(monkeypatch, dev_folder, refer
 
 
 SHARD2 = "transformer/diffusion_pytorch_model-00002-of-00003.safetensors"
+TRANSFORMER_WEIGHTS = tuple(
+    [f"transformer/diffusion_pytorch_model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)]
+    + ["transformer/diffusion_pytorch_model.safetensors.index.json"])
+
+
+def test_cache_without_the_big_transformer_is_a_base_for_a_gguf(monkeypatch, dev_folder,
+                                                                 reference, tmp_path) -> None:
+    """`hf download black-forest-labs/FLUX.1-dev --exclude "transformer/*.safetensors*"
+    "flux1-dev.safetensors"` plus a city96 GGUF: the usual low-memory setup."""
+    build_hf_cache(tmp_path / "hub", REPO, dev_folder, leave_out=TRANSFORMER_WEIGHTS)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(EditError, match="folder 'transformer/'|transformer/ holds no"):
+        resolve_model(REPO)  # as a model of its own it lacks its transformer
+    gguf_file = write_city96_gguf(to_bfl(reference.state_dict()),
+                                  tmp_path / "flux1-dev-Q8_0.gguf", "Q8_0")
+    pipe, source = load_pipeline(str(gguf_file), base=REPO)
+    assert source.kind == "gguf" and source.base.parent.parent.name.endswith("FLUX.1-dev")
+    got, want = _outputs(pipe.transformer), _outputs(reference)
+    assert (got - want).abs().max() < 0.02 * want.abs().max()
+
+
+def test_snapshot_without_refs_main_is_still_found(monkeypatch, dev_folder, tmp_path) -> None:
+    """`hf download REPO --revision <commit>` writes no refs/main."""
+    snapshot = build_hf_cache(tmp_path / "hub", REPO, dev_folder)
+    (snapshot.parent.parent / "refs" / "main").unlink()
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert resolve_model(REPO).path == snapshot
+
+
+def test_unfinished_local_dir_download_says_to_rerun(dev_folder, tmp_path) -> None:
+    """`hf download REPO --local-dir DIR` keeps its bookkeeping in DIR/.cache/huggingface."""
+    folder = shutil.copytree(dev_folder, tmp_path / "FLUX.1-dev")
+    (folder / SHARD2).unlink()
+    partial = folder / ".cache" / "huggingface" / "download" / "transformer"
+    partial.mkdir(parents=True)
+    (partial / "Xyz123.incomplete").write_bytes(b"half")
+    with pytest.raises(EditError) as info:
+        resolve_model(str(folder))
+    message = str(info.value)
+    assert "diffusion_pytorch_model-00002-of-00003.safetensors" in message
+    assert "--local-dir" in message and "run that command again" in message
+    assert "1 file(s) are still partial" in message
 
 
 @pytest.mark.parametrize(
@@ -433,7 +489,7 @@ def write_city96_gguf(sd: dict[str, torch.Tensor], path: Path, qtype_name: str) 
     return path
 
 
-@pytest.mark.parametrize(("qtype", "tolerance"), [("Q8_0", 0.02), ("Q4_0", 0.15)])
+@pytest.mark.parametrize(("qtype", "tolerance"), [("Q8_0", 0.02), ("Q4_0", 0.15), ("BF16", 0.02)])
 def test_gguf_with_bfl_keys_loads_quantised(dev_folder, reference, tmp_path, qtype, tolerance):
     path = write_city96_gguf(to_bfl(reference.state_dict()), tmp_path / f"flux1-dev-{qtype}.gguf",
                              qtype)

@@ -285,6 +285,12 @@ def cached_repo_folder(repo_id: str) -> Path:
     try:
         return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as exc:
+        # Downloaded with --revision <commit>: a snapshot but no refs/main to point at it.
+        snapshots = _repo_cache(repo_id) / "snapshots"
+        found = sorted((d for d in snapshots.iterdir() if (d / "model_index.json").is_file()),
+                       key=lambda d: d.stat().st_mtime) if snapshots.is_dir() else []
+        if found:
+            return found[-1]
         started = _repo_cache(repo_id).is_dir()
         state = ("has only an unfinished download of" if started else "does not hold")
         raise EditError(
@@ -293,6 +299,22 @@ def cached_repo_folder(repo_id: str) -> Path:
             f"(older huggingface_hub: huggingface-cli download {repo_id}; gated models such as "
             "FLUX.1-dev need `hf auth login` and the licence accepted on huggingface.co first), "
             "or name a model folder with --model PATH."
+        ) from exc
+
+
+def _check_local_dir(folder: Path) -> None:
+    """check_folder, plus the way out when `hf download --local-dir` stopped half-way."""
+    try:
+        check_folder(folder)
+    except EditError as exc:
+        marker = folder / ".cache" / "huggingface"
+        if not marker.is_dir():
+            raise
+        partial = sorted(marker.rglob("*.incomplete"))
+        note = f" {len(partial)} file(s) are still partial (*.incomplete)." if partial else ""
+        raise EditError(
+            f"{exc}{note} This folder was filled by `hf download ... --local-dir {folder}`; run "
+            "that command again to finish the download (it resumes where it stopped)."
         ) from exc
 
 
@@ -352,7 +374,7 @@ def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSour
                             "folder, a .safetensors or .gguf transformer, or a cached repo id.")
         if not (path / "model_index.json").is_file() and _is_transformer_folder(path):
             return _resolve_transformer_folder(spec, path, base)
-        check_folder(path)
+        _check_local_dir(path)
         settings = read_settings(path)
         return ModelSource("folder", spec, settings.get("name", path.resolve().name), path,
                            settings=settings)
