@@ -277,6 +277,17 @@ def test_cache_without_the_big_transformer_is_a_base_for_a_gguf(monkeypatch, dev
     assert (got - want).abs().max() < 0.02 * want.abs().max()
 
 
+def test_repo_cache_folder_itself_can_be_named(monkeypatch, dev_folder, tmp_path) -> None:
+    """Users who browse to ~/.cache/huggingface/hub pick models--owner--name, not a snapshot."""
+    snapshot = build_hf_cache(tmp_path / "hub", REPO, dev_folder)
+    repo_folder = snapshot.parent.parent
+    source = resolve_model(str(repo_folder))
+    assert source.kind == "repo" and source.path == snapshot and source.name == REPO
+    (snapshot / SHARD2).unlink()
+    with pytest.raises(EditError, match=r"00002-of-00003.*hf download black-forest-labs/FLUX.1-dev"):
+        resolve_model(str(repo_folder))
+
+
 def test_snapshot_without_refs_main_is_still_found(monkeypatch, dev_folder, tmp_path) -> None:
     """`hf download REPO --revision <commit>` writes no refs/main."""
     snapshot = build_hf_cache(tmp_path / "hub", REPO, dev_folder)
@@ -431,6 +442,12 @@ def test_wrong_single_files_are_refused_clearly(dev_folder, schnell_folder, refe
     schnell_file = _save(no_guidance, tmp_path / "flux1-schnell.safetensors")
     with pytest.raises(EditError, match="FLUX.1-schnell"):
         load_pipeline(str(schnell_file), base=str(dev_folder))
+    scaled = dict(to_bfl(reference.state_dict()))
+    scaled["scaled_fp8"] = torch.zeros(0, dtype=torch.float8_e4m3fn)
+    scaled["double_blocks.0.img_mlp.0.scale_weight"] = torch.ones(1)
+    with pytest.raises(EditError, match="scaled fp8"):
+        load_pipeline(str(_save(scaled, tmp_path / "flux1-dev-fp8-scaled.safetensors")),
+                      base=str(dev_folder))
     lora = _save({"lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight": torch.zeros(4, 32)},
                  tmp_path / "style-lora.safetensors")
     with pytest.raises(EditError, match="LoRA"):
@@ -624,7 +641,7 @@ def test_folder_of_single_files_says_how_to_name_one(tmp_path) -> None:
         (lambda f: _set_json(f / "model_index.json", _class_name="Flux2Pipeline"),
          "needs a model of the FLUX.1 architecture"),
         (lambda f: _set_json(f / "transformer" / "config.json", in_channels=384),
-         "384 input channels: a FLUX.1 Fill/Depth/Canny variant"),
+         "384 input channels where the VAE gives 64: a FLUX.1 Fill"),
         (lambda f: _set_json(f / "transformer" / "config.json", _class_name="SD3Transformer2DModel"),
          "not a Flux transformer"),
     ],

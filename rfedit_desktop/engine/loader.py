@@ -227,7 +227,7 @@ def check_folder(folder: Path, components: tuple[str, ...] = FLUX_COMPONENTS) ->
         _check_transformer_config(tcfg, folder)
 
 
-def _check_transformer_config(tcfg: Path, folder: Path) -> None:
+def _check_transformer_config(tcfg: Path, folder: Path, vae_from: Path | None = None) -> None:
     try:
         cfg = json.loads(tcfg.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -235,12 +235,20 @@ def _check_transformer_config(tcfg: Path, folder: Path) -> None:
     cls = cfg.get("_class_name")
     if cls not in (None, "FluxTransformer2DModel"):
         raise EditError(f"{folder} holds a {cls}, not a Flux transformer; rfedit edits with FLUX.1.")
+    # Flux packs 2x2 latent pixels into a token: a text-to-image transformer reads 4 x the VAE's
+    # latent channels (64 for FLUX.1); Fill/Depth/Canny read extra control channels on top.
+    try:
+        vae_cfg = (vae_from or folder) / "vae" / "config.json"
+        latent = json.loads(vae_cfg.read_text(encoding="utf-8"))
+        expected = 4 * int(latent.get("latent_channels", 16))
+    except (OSError, ValueError, TypeError, AttributeError):
+        expected = 64
     channels = cfg.get("in_channels", 64)
-    if channels != 64:
+    if channels != expected:
         raise EditError(
-            f"{folder} holds a Flux transformer with {channels} input channels: a FLUX.1 "
-            "Fill/Depth/Canny variant that needs a control image. rfedit needs the text-to-image "
-            "FLUX.1 [dev] or [schnell] (64 input channels)."
+            f"{folder} holds a Flux transformer with {channels} input channels where the VAE "
+            f"gives {expected}: a FLUX.1 Fill/Depth/Canny-type variant that needs a control "
+            "image. rfedit needs a text-to-image model such as FLUX.1 [dev] or [schnell]."
         )
 
 
@@ -374,6 +382,8 @@ def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSour
                             "folder, a .safetensors or .gguf transformer, or a cached repo id.")
         if not (path / "model_index.json").is_file() and _is_transformer_folder(path):
             return _resolve_transformer_folder(spec, path, base)
+        if path.name.startswith("models--") and (path / "snapshots").is_dir():
+            return _resolve_repo_cache_folder(spec, path)
         _check_local_dir(path)
         settings = read_settings(path)
         return ModelSource("folder", spec, settings.get("name", path.resolve().name), path,
@@ -382,6 +392,32 @@ def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSour
     _check_cached(spec, folder, FLUX_COMPONENTS)
     settings = read_settings(folder)
     return ModelSource("repo", spec, settings.get("name", spec), folder, settings=settings)
+
+
+def _resolve_repo_cache_folder(spec: str, path: Path) -> ModelSource:
+    """`~/.cache/huggingface/hub/models--owner--name` itself: use the snapshot refs/main names."""
+    repo_id = path.name[len("models--"):].replace("--", "/", 1)
+    ref = path / "refs" / "main"
+    snapshot = None
+    if ref.is_file():
+        candidate = path / "snapshots" / ref.read_text(encoding="utf-8").strip()
+        snapshot = candidate if candidate.is_dir() else None
+    if snapshot is None:
+        found = sorted((d for d in (path / "snapshots").iterdir() if d.is_dir()),
+                       key=lambda d: d.stat().st_mtime)
+        if not found:
+            raise EditError(f"{path} holds no downloaded snapshot of {repo_id}. Download it with: "
+                            f" {download_command(repo_id)}")
+        snapshot = found[-1]
+    try:
+        check_folder(snapshot)
+    except EditError as exc:
+        partial = sorted((path / "blobs").glob("*.incomplete"))
+        note = f" {len(partial)} file(s) are still partial (*.incomplete)." if partial else ""
+        raise EditError(f"The cached model {repo_id!r} is not completely downloaded. {exc}{note} "
+                        f"Finish the download with:  {download_command(repo_id)}") from exc
+    settings = read_settings(snapshot)
+    return ModelSource("repo", spec, settings.get("name", repo_id), snapshot, settings=settings)
 
 
 def _resolve_file(spec: str, path: Path, base: str | os.PathLike | None) -> ModelSource:
@@ -419,8 +455,8 @@ def _resolve_transformer_folder(spec: str, path: Path, base) -> ModelSource:
     problems = _weight_problems("transformer", path)
     if problems:
         raise EditError(f"The transformer folder {path} is incomplete: " + "; ".join(problems) + ".")
-    _check_transformer_config(path / "config.json", path)
     base_folder = _require_base(path.name, base)
+    _check_transformer_config(path / "config.json", path, vae_from=base_folder)
     name = path.resolve().parent.name if path.name == "transformer" else path.resolve().name
     return ModelSource("transformer-folder", spec, name, path, base_folder,
                        settings=read_settings(base_folder))
