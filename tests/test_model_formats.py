@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -532,11 +533,24 @@ def test_gguf_needs_the_package_and_a_gguf_file(monkeypatch, dev_folder, tmp_pat
     fake.write_bytes(b"not gguf at all")
     with pytest.raises(EditError, match="not a GGUF file"):
         resolve_model(str(fake), base=str(dev_folder))
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "gguf" else real(name, *a))
-    with pytest.raises(EditError, match="needs the 'gguf' package: pip install"):
-        resolve_model(str(fake), base=str(dev_folder))
+    with monkeypatch.context() as patch:  # not installed at all
+        real = importlib.util.find_spec
+        patch.setattr(importlib.util, "find_spec",
+                      lambda name, *a: None if name == "gguf" else real(name, *a))
+        with pytest.raises(EditError, match="needs the 'gguf' package: pip install"):
+            resolve_model(str(fake), base=str(dev_folder))
+    with monkeypatch.context() as patch:  # installed but broken: the import fails
+        patch.setitem(sys.modules, "gguf", None)
+        with pytest.raises(EditError, match="needs the 'gguf' package: pip install"):
+            resolve_model(str(fake), base=str(dev_folder))
+    with monkeypatch.context() as patch:  # too old for diffusers
+        import importlib.metadata
+
+        real_version = importlib.metadata.version
+        patch.setattr(importlib.metadata, "version",
+                      lambda name: "0.9.1" if name == "gguf" else real_version(name))
+        with pytest.raises(EditError, match=r"needs gguf 0.10 or newer \(found 0.9\)"):
+            resolve_model(str(fake), base=str(dev_folder))
 
 
 # -- 5. FLUX.1-schnell vs FLUX.1-dev: the grid and the guidance follow the model ---------------

@@ -434,11 +434,10 @@ def _resolve_file(spec: str, path: Path, base: str | os.PathLike | None) -> Mode
     if not path.is_file():
         raise EditError(f"Model file {path} does not exist.")
     if suffix == ".gguf":
-        if importlib.util.find_spec("gguf") is None:
-            raise EditError(
-                "Loading a .gguf model needs the 'gguf' package: pip install 'rfedit-desktop[gguf]' "
-                "(or pip install gguf)."
-            )
+        problem = _gguf_problem()
+        if problem:
+            raise EditError(f"Loading {path.name} needs {problem}: pip install "
+                            "'rfedit-desktop[gguf]' (or pip install 'gguf>=0.10').")
         check_gguf(path)
     else:
         check_safetensors(path)
@@ -446,6 +445,23 @@ def _resolve_file(spec: str, path: Path, base: str | os.PathLike | None) -> Mode
     kind = "gguf" if suffix == ".gguf" else "single-file"
     return ModelSource(kind, spec, path.stem, path, base_folder,
                        settings=read_settings(base_folder))
+
+
+def _gguf_problem() -> str | None:
+    """Why GGUF files cannot be read here (None if they can): diffusers needs gguf >= 0.10."""
+    try:
+        if importlib.util.find_spec("gguf") is None:
+            return "the 'gguf' package"
+        import gguf  # noqa: F401
+    except (ImportError, ValueError):
+        return "the 'gguf' package"
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("gguf").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return None
+    return None if (major, minor) >= (0, 10) else f"gguf 0.10 or newer (found {major}.{minor})"
 
 
 def _resolve_transformer_folder(spec: str, path: Path, base) -> ModelSource:
