@@ -22,21 +22,23 @@ from typing import Any
 
 from .. import paths
 from ..errors import EditError
+from .hub_cache import (
+    cached_repo_folder,
+    check_cached,
+    check_local_dir,
+    download_command,
+)
+from .model_folder import (
+    FLUX_COMPONENTS,
+    WEIGHTED,
+    check_folder,
+    check_transformer_config,
+    diagnose_no_index,
+    is_transformer_folder,
+    weight_problems,
+)
 from .request import ProgressEvent
 
-#: The components a Flux pipeline folder must hold (model_index.json may list more, optional).
-FLUX_COMPONENTS: tuple[str, ...] = (
-    "scheduler",
-    "text_encoder",
-    "text_encoder_2",
-    "tokenizer",
-    "tokenizer_2",
-    "transformer",
-    "vae",
-)
-#: Components that carry weights (the others are configs or vocabularies).
-WEIGHTED = ("text_encoder", "text_encoder_2", "transformer", "vae")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "spiece.model", "tokenizer_config.json")
 SETTINGS_FILE = "rfedit.json"
 #: Source kinds that hold only a transformer and borrow everything else from a base model.
 LONE_TRANSFORMERS = ("single-file", "gguf", "transformer-folder")
@@ -77,274 +79,6 @@ def read_settings(folder: Path | None) -> dict[str, Any]:
     return data
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    """The .safetensors files of a component folder, symlinks included (even broken ones)."""
-    return sorted(p for p in folder.glob("*.safetensors"))
-
-
-def _weight_problems(name: str, sub: Path) -> list[str]:
-    """What keeps the weights of component `name` (folder `sub`) from loading, in words."""
-    from .flux_checkpoint import check_safetensors
-
-    indexes = sorted(sub.glob("*.safetensors.index.json"))
-    files = _weight_files(sub)
-    if indexes:
-        try:
-            shards = sorted(set(json.loads(indexes[0].read_text(encoding="utf-8"))["weight_map"]
-                                .values()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return [f"{name}/{indexes[0].name} is unreadable"]
-        missing = [s for s in shards if not (sub / s).is_file()]
-        if missing:
-            return [f"{name}/ is missing weight shards: {', '.join(missing)}"]
-        files = [sub / s for s in shards]
-    elif not any(f.is_file() for f in files):
-        broken = [f.name for f in files if f.is_symlink()]
-        if broken:
-            return [f"{name}/{broken[0]} points to a file that is not there (unfinished download)"]
-        if any(any(sub.glob(pattern)) for pattern in ("*.bin", "*.pt", "*.ckpt", "*.pth")):
-            return [f"{name}/ has only pickle weights (.bin/.pt/.ckpt); rfedit loads .safetensors "
-                    "only, because pickle files can run code. Convert them to .safetensors "
-                    "(load the model and save_pretrained(..., safe_serialization=True))"]
-        return [f"{name}/ holds no .safetensors weights"]
-    out: list[str] = []
-    for f in files:
-        if not f.is_file():
-            out.append(f"{name}/{f.name} points to a file that is not there (unfinished download)")
-            continue
-        try:
-            check_safetensors(f)
-        except EditError as exc:
-            out.append(f"{name}/{str(exc).rstrip('.')}")
-    return out
-
-
-def _diagnose_no_index(folder: Path) -> EditError:
-    """A folder without model_index.json: say what it is and what to do instead."""
-    present = [c for c in FLUX_COMPONENTS if (folder / c).is_dir()]
-    if present:
-        missing = [c for c in FLUX_COMPONENTS if c not in present]
-        hint = ""
-        if "transformer" in present:
-            hint = (" To use this transformer with the rest of a FLUX.1 model, name the transformer "
-                    f"folder with --model {folder / 'transformer'} and the complete model with "
-                    "--base (a folder or a cached repo id such as black-forest-labs/FLUX.1-dev).")
-        if not missing:
-            return EditError(
-                f"{folder} is not a complete diffusers model folder: model_index.json is missing "
-                "although every component folder is there. Copy model_index.json from the "
-                "original model (it names the pipeline and its parts)."
-            )
-        return EditError(
-            f"{folder} holds only part of a FLUX.1 model ({', '.join(present)}): "
-            f"model_index.json is missing, and so are the components {', '.join(missing)}.{hint}"
-        )
-    if _is_transformer_folder(folder):
-        return EditError(
-            f"{folder} holds only a Flux transformer. Name the complete model that provides the "
-            "text encoders, tokenizers and VAE with --base (a folder or a cached repo id such as "
-            "black-forest-labs/FLUX.1-dev)."
-        )
-    singles = sorted(p.name for p in folder.glob("*.safetensors")) + sorted(
-        p.name for p in folder.glob("*.gguf"))
-    if singles:
-        return EditError(
-            f"{folder} is not a diffusers model folder (no model_index.json) but holds "
-            f"{', '.join(singles[:3])}. Name a single-file transformer directly with "
-            f"--model {folder / singles[0]} --base black-forest-labs/FLUX.1-dev (or another "
-            "complete FLUX.1 folder)."
-        )
-    pickles = sorted(p.name for pat in ("*.ckpt", "*.pt", "*.pth", "*.bin")
-                     for p in folder.glob(pat))
-    if pickles:
-        return EditError(
-            f"{folder} holds only pickle checkpoints ({', '.join(pickles[:3])}); rfedit loads "
-            ".safetensors only, because pickle files can run code when loaded. Convert the "
-            "checkpoint to .safetensors, or download the .safetensors release of the model."
-        )
-    return EditError(
-        f"{folder} is not a diffusers model folder: model_index.json is missing. "
-        "Point --model at the folder that contains model_index.json."
-    )
-
-
-def _is_transformer_folder(folder: Path) -> bool:
-    try:
-        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(cfg, dict) and cfg.get("_class_name") == "FluxTransformer2DModel"
-
-
-#: Pipelines whose folders hold the text-to-image FLUX.1 components rfedit edits with.
-FLUX_PIPELINES = ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline")
-
-
-def check_folder(folder: Path, components: tuple[str, ...] = FLUX_COMPONENTS) -> None:
-    """Raise an EditError naming every missing or unusable part of a diffusers Flux folder."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise EditError(f"Model folder {folder} does not exist.")
-    index = folder / "model_index.json"
-    if not index.is_file():
-        raise _diagnose_no_index(folder)
-    try:
-        listed = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EditError(f"{index} is not valid JSON: {exc}") from exc
-    if not isinstance(listed, dict):
-        raise EditError(f"{index} must hold a JSON object.")
-    pipeline = listed.get("_class_name")
-    if pipeline is not None and pipeline not in FLUX_PIPELINES:
-        raise EditError(
-            f"{folder} holds a {pipeline} model; rfedit needs a model of the FLUX.1 architecture "
-            "(FluxPipeline: FLUX.1 [dev], FLUX.1 [schnell] or a fine-tune of them)."
-        )
-    problems: list[str] = []
-    for name in components:
-        sub = folder / name
-        entry = listed.get(name)
-        if entry is None or (isinstance(entry, list) and entry[0] is None):
-            problems.append(f"model_index.json lists no '{name}'")
-            continue
-        if not sub.is_dir():
-            problems.append(f"folder '{name}/' is missing")
-            continue
-        if name == "scheduler":
-            if not (sub / "scheduler_config.json").is_file():
-                problems.append("scheduler/scheduler_config.json is missing")
-        elif name.startswith("tokenizer"):
-            if not any((sub / f).is_file() for f in TOKENIZER_FILES):
-                problems.append(f"'{name}/' holds no tokenizer files")
-        else:
-            if not (sub / "config.json").is_file():
-                problems.append(f"{name}/config.json is missing")
-            problems += _weight_problems(name, sub)
-    if problems:
-        raise EditError(f"The model folder {folder} is incomplete: " + "; ".join(problems) + ".")
-    tcfg = folder / "transformer" / "config.json"
-    if "transformer" in components:
-        _check_transformer_config(tcfg, folder)
-
-
-def _check_transformer_config(tcfg: Path, folder: Path, vae_from: Path | None = None) -> None:
-    try:
-        cfg = json.loads(tcfg.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EditError(f"{tcfg} is not valid JSON: {exc}") from exc
-    cls = cfg.get("_class_name")
-    if cls not in (None, "FluxTransformer2DModel"):
-        raise EditError(f"{folder} holds a {cls}, not a Flux transformer; rfedit edits with FLUX.1.")
-    # Flux packs 2x2 latent pixels into a token: a text-to-image transformer reads 4 x the VAE's
-    # latent channels (64 for FLUX.1); Fill/Depth/Canny read extra control channels on top.
-    try:
-        vae_cfg = (vae_from or folder) / "vae" / "config.json"
-        latent = json.loads(vae_cfg.read_text(encoding="utf-8"))
-        expected = 4 * int(latent.get("latent_channels", 16))
-    except (OSError, ValueError, TypeError, AttributeError):
-        expected = 64
-    channels = cfg.get("in_channels", 64)
-    if channels != expected:
-        raise EditError(
-            f"{folder} holds a Flux transformer with {channels} input channels where the VAE "
-            f"gives {expected}: a FLUX.1 Fill/Depth/Canny-type variant that needs a control "
-            "image. rfedit needs a text-to-image model such as FLUX.1 [dev] or [schnell]."
-        )
-
-
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache, read from the environment now (HF_HUB_CACHE, HF_HOME, ...).
-
-    huggingface_hub reads these variables once at import; reading them here as well lets a
-    variable set later (by the GUI's settings or a test) still count.
-    """
-    env = os.environ
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if env.get(name):
-            return Path(env[name]).expanduser()
-    if env.get("HF_HOME"):
-        return Path(env["HF_HOME"]).expanduser() / "hub"
-    try:
-        from huggingface_hub import constants
-
-        return Path(constants.HF_HUB_CACHE).expanduser()
-    except ImportError:  # pragma: no cover (huggingface_hub comes with diffusers)
-        xdg = env.get("XDG_CACHE_HOME") or "~/.cache"
-        return Path(xdg).expanduser() / "huggingface" / "hub"
-
-
-def download_command(repo_id: str) -> str:
-    """The command that downloads `repo_id` (or resumes a download that stopped)."""
-    return f"hf download {repo_id}"
-
-
-def _repo_cache(repo_id: str) -> Path:
-    return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
-
-
-def cached_repo_folder(repo_id: str) -> Path:
-    """The snapshot folder of a repo already in the local Hugging Face cache, never downloading."""
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-    except ImportError as exc:  # pragma: no cover (huggingface_hub comes with diffusers)
-        raise EditError("huggingface_hub is not installed; name a model folder instead.") from exc
-    cache = hub_cache_dir()
-    try:
-        return Path(snapshot_download(repo_id, cache_dir=str(cache), local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as exc:
-        # Downloaded with --revision <commit>: a snapshot but no refs/main to point at it.
-        snapshots = _repo_cache(repo_id) / "snapshots"
-        found = sorted((d for d in snapshots.iterdir() if (d / "model_index.json").is_file()),
-                       key=lambda d: d.stat().st_mtime) if snapshots.is_dir() else []
-        if found:
-            return found[-1]
-        started = _repo_cache(repo_id).is_dir()
-        state = ("has only an unfinished download of" if started else "does not hold")
-        raise EditError(
-            f"The Hugging Face cache {cache} {state} the model {repo_id!r}, and rfedit never "
-            f"downloads. Download it once with:  {download_command(repo_id)}  "
-            f"(older huggingface_hub: huggingface-cli download {repo_id}; gated models such as "
-            "FLUX.1-dev need `hf auth login` and the licence accepted on huggingface.co first), "
-            "or name a model folder with --model PATH."
-        ) from exc
-
-
-def _check_local_dir(folder: Path) -> None:
-    """check_folder, plus the way out when `hf download --local-dir` stopped half-way."""
-    try:
-        check_folder(folder)
-    except EditError as exc:
-        marker = folder / ".cache" / "huggingface"
-        if not marker.is_dir():
-            raise
-        partial = sorted(marker.rglob("*.incomplete"))
-        note = f" {len(partial)} file(s) are still partial (*.incomplete)." if partial else ""
-        raise EditError(
-            f"{exc}{note} This folder was filled by `hf download ... --local-dir {folder}`; run "
-            "that command again to finish the download (it resumes where it stopped)."
-        ) from exc
-
-
-def _unfinished_blobs(repo_id: str) -> list[Path]:
-    blobs = _repo_cache(repo_id) / "blobs"
-    return sorted(blobs.glob("*.incomplete")) if blobs.is_dir() else []
-
-
-def _check_cached(repo_id: str, folder: Path, components: tuple[str, ...]) -> None:
-    """check_folder for a cache snapshot, with the command that finishes a partial download."""
-    try:
-        check_folder(folder, components)
-    except EditError as exc:
-        partial = _unfinished_blobs(repo_id)
-        note = (f" {len(partial)} file(s) in {partial[0].parent} are still partial "
-                "(*.incomplete): the download stopped before it finished." if partial else "")
-        raise EditError(
-            f"The cached model {repo_id!r} is not completely downloaded. {exc}{note} Finish the "
-            f"download with:  {download_command(repo_id)}  (it resumes where it stopped)."
-        ) from exc
-
-
 def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSource:
     """Work out what `spec` names without loading weights; EditError if it cannot be used."""
     if not isinstance(spec, str) or not spec.strip():
@@ -380,16 +114,16 @@ def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSour
         if path.is_file():
             raise EditError(f"{path.name} is not a model rfedit can load: name a diffusers "
                             "folder, a .safetensors or .gguf transformer, or a cached repo id.")
-        if not (path / "model_index.json").is_file() and _is_transformer_folder(path):
+        if not (path / "model_index.json").is_file() and is_transformer_folder(path):
             return _resolve_transformer_folder(spec, path, base)
         if path.name.startswith("models--") and (path / "snapshots").is_dir():
             return _resolve_repo_cache_folder(spec, path)
-        _check_local_dir(path)
+        check_local_dir(path)
         settings = read_settings(path)
         return ModelSource("folder", spec, settings.get("name", path.resolve().name), path,
                            settings=settings)
     folder = cached_repo_folder(spec)
-    _check_cached(spec, folder, FLUX_COMPONENTS)
+    check_cached(spec, folder, FLUX_COMPONENTS)
     settings = read_settings(folder)
     return ModelSource("repo", spec, settings.get("name", spec), folder, settings=settings)
 
@@ -467,12 +201,12 @@ def _gguf_problem() -> str | None:
 def _resolve_transformer_folder(spec: str, path: Path, base) -> ModelSource:
     """A diffusers transformer folder on its own (e.g. a fine-tune published as `transformer/`)."""
     if base is None:
-        raise _diagnose_no_index(path)
-    problems = _weight_problems("transformer", path)
+        raise diagnose_no_index(path)
+    problems = weight_problems("transformer", path)
     if problems:
         raise EditError(f"The transformer folder {path} is incomplete: " + "; ".join(problems) + ".")
     base_folder = _require_base(path.name, base)
-    _check_transformer_config(path / "config.json", path, vae_from=base_folder)
+    check_transformer_config(path / "config.json", path, vae_from=base_folder)
     name = path.resolve().parent.name if path.name == "transformer" else path.resolve().name
     return ModelSource("transformer-folder", spec, name, path, base_folder,
                        settings=read_settings(base_folder))
@@ -489,14 +223,14 @@ def _require_base(what: str, base: str | os.PathLike | None) -> Path:
     base_folder = _base_folder(str(base))
     others = tuple(c for c in FLUX_COMPONENTS if c != "transformer")
     if _REPO_ID.match(str(base)) and not Path(str(base)).expanduser().is_dir():
-        _check_cached(str(base), base_folder, others)
+        check_cached(str(base), base_folder, others)
     else:
         check_folder(base_folder, others)
     tcfg = base_folder / "transformer" / "config.json"
     if not tcfg.is_file():
         raise EditError(f"The base {base_folder} has no transformer/config.json to describe "
                         f"the weights in {what}.")
-    _check_transformer_config(tcfg, base_folder)
+    check_transformer_config(tcfg, base_folder)
     return base_folder
 
 
