@@ -1,11 +1,13 @@
 """Find a Flux model the user already has on disk and load it, offline, from safetensors only.
 
-A model can be named five ways: "demo" (the small trained model shipped with rfedit), "tiny"
-(random weights, for tests), a diffusers folder, a Hugging Face repo id that
-`huggingface-cli download` already put in the local cache, or a single transformer file
-(`.safetensors`, or `.gguf` when the `gguf` package is installed) whose text encoders and VAE
-come from a base folder. Every failure a user can cause (missing folder, half-copied download,
-pickle-only weights, repo not in the cache) becomes an EditError that says what to do.
+A model is named as "demo" (the small trained model shipped with rfedit), "tiny" (random
+weights, for tests), a diffusers folder, a repo id that `hf download` put in the Hugging Face
+cache (or that cache's `models--owner--name` folder), or a lone transformer whose text encoders,
+tokenizers and VAE come from a complete model named with `base`: a single `.safetensors` file in
+Black Forest Labs', ComfyUI's or diffusers' naming (bf16, fp16, fp8), a `.gguf` quantisation, or
+a diffusers `transformer/` folder. Every failure a user can cause (a download that stopped,
+pickle-only weights, a model of another architecture, a [schnell] file on a [dev] base) becomes
+an EditError that says what to do.
 """
 
 from __future__ import annotations
