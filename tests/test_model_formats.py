@@ -238,6 +238,8 @@ def test_hf_cache_layout_loads_offline_by_repo_id(monkeypatch, capsys, dev_folde
     single = resolve_model(str(snapshot / "flux1-dev.safetensors"), base=REPO)
     assert single.kind == "single-file" and single.base == snapshot
     assert fingerprint(single) != fingerprint(source)
+    # ... and without --base the repo it sits in is the base.
+    assert resolve_model(str(snapshot / "flux1-dev.safetensors")).base == snapshot
 
     # The command line, as a user types it.
     from rfedit_desktop.cli import main

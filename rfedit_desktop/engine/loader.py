@@ -177,6 +177,9 @@ def _resolve_file(spec: str, path: Path, base: str | os.PathLike | None) -> Mode
         check_gguf(path)
     else:
         check_safetensors(path)
+    if base is None and (path.parent / "model_index.json").is_file():
+        # FLUX.1-dev's own repo keeps flux1-dev.safetensors next to its diffusers folders.
+        base = path.parent
     base_folder = _require_base(path.name, base)
     kind = "gguf" if suffix == ".gguf" else "single-file"
     return ModelSource(kind, spec, path.stem, path, base_folder,
