@@ -1,6 +1,6 @@
 """The paper's Table 1 on the demo model: RF-Inversion vs SDEdit vs ODE inversion, stroke-to-image.
 
-    python benchmarks/bench_demo_tradeoff.py [--inputs 32] [--model demo] [--out resources/demo]
+    python benchmarks/bench_demo_tradeoff.py [--inputs 32] [--model-dir DIR] [--out resources/demo]
 
 Writes tradeoff.md (table + verdict), tradeoff.json and tradeoff.png (faithfulness vs realism
 curves) into --out, and prints the time of one full demo edit (28 inversion + 28 editing
@@ -24,11 +24,11 @@ from rfedit_desktop.demo.features import default_path, load_classifier  # noqa: 
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from rfedit_desktop.demo.runtime import load_demo_engine
     from rfedit_desktop.engine.cache import InversionCache
-    from rfedit_desktop.engine.session import load_engine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="demo")
+    ap.add_argument("--model-dir", type=Path, default=None, help="default: the shipped demo model")
     ap.add_argument("--inputs", type=int, default=32)
     ap.add_argument("--reference", type=int, default=512)
     ap.add_argument("--threads", type=int, default=1)
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         cache = InversionCache(folder=tmp, use_disk=False)
-        engine = load_engine(args.model, device="cpu", cache=cache)
+        engine = load_demo_engine(args.model_dir, cache=cache)
         net = load_classifier(args.classifier or default_path())
         timing = tradeoff.time_full_edit(engine)
         print(

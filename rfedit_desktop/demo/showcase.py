@@ -1,6 +1,6 @@
 """The pictures in the README: what the demo model generates and how RF-Inversion edits with it.
 
-    python -m rfedit_desktop.demo.showcase [--model demo] [--out resources/demo]
+    python -m rfedit_desktop.demo.showcase [--model-dir DIR] [--out resources/demo]
 
 Writes samples.png (a caption grid generated through the engine), strokes.png (rough strokes
 turned into clean scenes with the paper's stroke-to-image preset, next to SDEdit at the same
@@ -191,20 +191,19 @@ def edit_figure(engine: Any, preset: dict[str, float]) -> Image.Image:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from ..engine.cache import InversionCache
-    from ..engine.session import load_engine
+    from .runtime import load_demo_engine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="demo")
+    ap.add_argument("--model-dir", type=Path, default=None, help="default: the shipped demo model")
     ap.add_argument("--out", type=Path, default=Path("resources/demo"))
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--eta", type=float, default=0.9)
+    ap.add_argument("--eta", type=float, default=1.0)
     ap.add_argument("--start", type=float, default=0.0)
-    ap.add_argument("--stop", type=float, default=7 / 28)
+    ap.add_argument("--stop", type=float, default=5 / 28)
     ap.add_argument("--only", choices=("samples", "strokes", "edits"), default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    engine = load_engine(args.model, device="cpu", cache=InversionCache(use_disk=False))
+    engine = load_demo_engine(args.model_dir)
     args.out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     if args.only in (None, "samples"):

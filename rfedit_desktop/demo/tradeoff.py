@@ -34,6 +34,19 @@ from .strokes import stroke_set
 STROKE_SEED = 4242
 REFERENCE_SEED = 999
 STROKE_START, STROKE_STOP = 3 / 28, 5 / 28  # the paper's stroke-to-image preset window
+# two readings of RF-Inversion's controller: the paper's stroke-to-image preset (eta on steps 3
+# to 5 of 28) and the diffusers example's window (eta on steps 0 to 7)
+RF_FAMILIES = (
+    ("rf-inversion", STROKE_START, STROKE_STOP),
+    ("rf-inversion 0-7", 0.0, 7 / 28),
+)
+BASELINES = ("sdedit", "ode")
+LEGEND = {
+    "rf-inversion": "RF-Inv. eta, steps 3-5",
+    "rf-inversion 0-7": "RF-Inv. eta, steps 0-7",
+    "sdedit": "SDEdit (strength)",
+    "ode": "ODE inversion (strength)",
+}
 
 
 @dataclass(frozen=True)
@@ -53,23 +66,18 @@ class Setting:
 def default_settings(steps: int = 28) -> list[Setting]:
     """The sweeps of the benchmark, at equal NFE per strength (see the module docstring)."""
     out: list[Setting] = []
-    for eta in (0.5, 0.7, 0.8, 0.9, 1.0):
-        out.append(
-            Setting(
-                "rf-inversion",
-                "eta",
-                eta,
-                dict(
-                    method="rf-inversion",
-                    steps=steps,
-                    eta=eta,
-                    gamma=0.5,
-                    start=STROKE_START,
-                    stop=STROKE_STOP,
-                    strength=1.0,
-                ),
+    for family, start, stop in RF_FAMILIES:
+        for eta in (0.5, 0.7, 0.8, 0.9, 1.0):
+            fields = dict(
+                method="rf-inversion",
+                steps=steps,
+                eta=eta,
+                gamma=0.5,
+                start=start,
+                stop=stop,
+                strength=1.0,
             )
-        )
+            out.append(Setting(family, "eta", eta, fields))
     # the grids of the baselines are stretched so that every point costs 2N evaluations
     for s in (0.5, 0.6, 0.7, 0.8, 0.9):
         out.append(
@@ -206,44 +214,49 @@ def _interp(curve, x):
     return float(np.interp(x, xs, [p[1] for p in curve]))
 
 
-def verdict(rows: list[dict[str, Any]]) -> str:
-    """Say from the numbers, not from hope, whether RF-Inversion's points beat the baselines:
-    Pareto dominance between points, and KID at matched L2 where the curves overlap."""
-    rf = _curve(rows, "rf-inversion")
-    lines = []
-    wins = losses = 0
-    for base in ("sdedit", "ode"):
-        bc = _curve(rows, base)
+def _compare(rf: list, baselines: list) -> tuple[list[str], int, int]:
+    lines, wins, losses = [], 0, 0
+    for base, bc in baselines:
         dom_rf = sum(any(b[0] <= r[0] and b[1] <= r[1] for b in bc) for r in rf)
         dom_b = sum(any(r[0] <= b[0] and r[1] <= b[1] for r in rf) for b in bc)
-        matched = []
-        for x, y, _ in rf:
-            yb = _interp(bc, x)
-            if yb is not None:
-                matched.append(y - yb)
+        matched = [y - yb for x, y, _ in rf if (yb := _interp(bc, x)) is not None]
         part = (
-            f"vs {base}: {dom_b}/{len(bc)} of its points are dominated by an RF-Inversion "
-            f"point (as faithful and as realistic or better), {dom_rf}/{len(rf)} "
-            "RF-Inversion points are dominated by one of its points"
+            f"vs {base}: {dom_b}/{len(bc)} of its points are dominated by one of these "
+            f"(as faithful and as realistic, or better), {dom_rf}/{len(rf)} of these are "
+            "dominated by one of its points"
         )
         if matched:
             better = sum(d < 0 for d in matched)
             part += (
-                f"; at matched L2, RF-Inversion's KID is lower at {better}/{len(matched)} "
-                f"points (mean difference {np.mean(matched):+.2f} x1e-3)"
+                f"; at matched L2 the KID is lower at {better}/{len(matched)} points "
+                f"(mean difference {np.mean(matched):+.1f} x1e-3)"
             )
         else:
             part += "; the curves do not overlap in L2, so there is no matched comparison"
         lines.append(part)
-        wins += dom_b + (sum(d < 0 for d in matched) if matched else 0)
-        losses += dom_rf + (sum(d > 0 for d in matched) if matched else 0)
-    if wins and not losses:
-        head = "RF-Inversion is better than both baselines on this benchmark"
-    elif losses and not wins:
-        head = "RF-Inversion is worse than the baselines on this benchmark"
-    else:
-        head = "The result is mixed"
-    return head + ":\n\n" + "\n".join(f"- {x}" for x in lines)
+        wins += dom_b + sum(d < 0 for d in matched)
+        losses += dom_rf + sum(d > 0 for d in matched)
+    return lines, wins, losses
+
+
+def verdict(rows: list[dict[str, Any]]) -> str:
+    """Say from the numbers, not from hope, whether RF-Inversion's points beat the baselines:
+    Pareto dominance between points, and KID at matched L2 where the curves overlap."""
+    baselines = [(b, _curve(rows, b)) for b in BASELINES if _curve(rows, b)]
+    out = []
+    for family, _, _ in RF_FAMILIES:
+        rf = _curve(rows, family)
+        if not rf:
+            continue
+        lines, wins, losses = _compare(rf, baselines)
+        if wins and not losses:
+            head = "better than the baselines"
+        elif losses and not wins:
+            head = "worse than the baselines"
+        else:
+            head = "mixed against the baselines"
+        out.append(f"**{LEGEND[family]}**: {head}.\n\n" + "\n".join(f"- {x}" for x in lines))
+    return "\n\n".join(out)
 
 
 def markdown_table(result: dict[str, Any], timing: dict[str, float] | None = None) -> str:
@@ -275,7 +288,12 @@ def markdown_table(result: dict[str, Any], timing: dict[str, float] | None = Non
     return "\n".join(out) + "\n"
 
 
-COLOURS = {"rf-inversion": (200, 40, 40), "sdedit": (40, 90, 200), "ode": (40, 150, 60)}
+COLOURS = {
+    "rf-inversion": (200, 40, 40),
+    "rf-inversion 0-7": (230, 140, 20),
+    "sdedit": (40, 90, 200),
+    "ode": (40, 150, 60),
+}
 
 
 def plot(rows: list[dict[str, Any]], path: Path, size: tuple[int, int] = (720, 480)) -> None:
@@ -319,15 +337,7 @@ def plot(rows: list[dict[str, Any]], path: Path, size: tuple[int, int] = (720, 4
             d.text((px + 5, py - 12), f"{v:g}", fill=colour)
         lx, ly = w - right + 12, top + 10 + 20 * i
         d.line((lx, ly + 6, lx + 20, ly + 6), fill=colour, width=3)
-        d.text(
-            (lx + 26, ly),
-            {
-                "rf-inversion": "RF-Inversion (eta)",
-                "sdedit": "SDEdit (strength)",
-                "ode": "ODE inversion (strength)",
-            }[method],
-            fill=colour,
-        )
+        d.text((lx + 26, ly), LEGEND[method], fill=colour)
     for r, mark in ((rows[0], "strokes"), (rows[1], "clean")):
         if r["method"] in ("stroke input", "clean render (target)"):
             px, py = xy(r["l2"], r["kid_x1000"])
@@ -381,3 +391,24 @@ def save_result(result: dict[str, Any], timing: dict[str, float] | None, out_dir
         encoding="utf-8",
     )
     plot(result["rows"], out_dir / "tradeoff.png")
+    example_figure(result["examples"]).save(out_dir / "tradeoff_examples.png")
+
+
+EXAMPLE_COLUMNS = (
+    ("strokes", "strokes (input)"),
+    ("rf-inversion eta=0.9", "RF-Inv. 3-5 eta .9"),
+    ("rf-inversion 0-7 eta=0.9", "RF-Inv. 0-7 eta .9"),
+    ("sdedit strength=0.7", "SDEdit s=.7"),
+    ("ode strength=0.8", "ODE inv. s=.8"),
+    ("clean", "scene drawn from"),
+)
+
+
+def example_figure(examples: dict[str, np.ndarray], n: int = 8):
+    """The first `n` inputs (rows) under a few settings (columns)."""
+    from .showcase import grid
+
+    cols = [(k, t) for k, t in EXAMPLE_COLUMNS if k in examples]
+    n = min(n, len(examples["strokes"]))
+    cells = [[examples[k][i] for k, _ in cols] for i in range(n)]
+    return grid(cells, [t for _, t in cols])

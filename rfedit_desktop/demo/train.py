@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         help="torch threads; 1 is faster than 2 on a 2-core machine shared with other work",
     )
     ap.add_argument("--log", type=Path, default=None)
+    ap.add_argument("--vae-from", type=Path, default=None, help="reuse the VAE of a model folder")
     ap.add_argument("--preview-dir", type=Path, default=Path(".tmp/demo-train"))
     args = ap.parse_args(argv)
 
@@ -279,7 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     log(f"config: {vars(args)}")
 
     vae_deadline = t0 + min(args.minutes * 0.25, 12) * 60
-    vae = train_vae(args.vae_steps, 32, vae_deadline, log)
+    if args.vae_from:
+        from diffusers import AutoencoderKL
+
+        vae = AutoencoderKL.from_pretrained(args.vae_from, subfolder="vae", local_files_only=True)
+        vae.register_to_config(shift_factor=0.0, scaling_factor=1.0)
+        log(f"VAE loaded from {args.vae_from} (not trained again)")
+    else:
+        vae = train_vae(args.vae_steps, 32, vae_deadline, log)
     t_vae = time.monotonic() - t0
 
     images, scenes = make_dataset(args.images, DATA_SEED)
