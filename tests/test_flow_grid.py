@@ -167,3 +167,36 @@ def test_grid_and_truncation_invariants(n, seq, s):
     k0 = start_index(n, s)
     assert 0 <= k0 <= n - 1
     assert abs((n - k0) - s * n) <= 0.5 or k0 == n - 1
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"use_dynamic_shifting": True, "base_shift": 0.3, "max_shift": 1.5,
+         "base_image_seq_len": 64, "max_image_seq_len": 1024},
+        {"use_dynamic_shifting": False, "shift": 3.0},
+        {"use_dynamic_shifting": False, "shift": 1.0},
+    ],
+)
+def test_grid_follows_the_models_scheduler_config(config):
+    """A fine-tune's own shift constants (or a static shift) give diffusers' grid, not Flux's."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from diffusers.pipelines.flux.pipeline_flux import calculate_shift
+
+    from rfedit_desktop.flow import ShiftConfig
+
+    sched = FlowMatchEulerDiscreteScheduler(**config)
+    shift = ShiftConfig.from_scheduler_config(sched.config)
+    n, seq = 12, 400
+    base = np.linspace(1.0, 1 / n, n)
+    if config["use_dynamic_shifting"]:
+        mu = calculate_shift(seq, sched.config.base_image_seq_len, sched.config.max_image_seq_len,
+                             sched.config.base_shift, sched.config.max_shift)
+        assert flux_mu(seq, shift) == pytest.approx(mu)
+        sched.set_timesteps(sigmas=base, mu=mu)
+    else:
+        sched.set_timesteps(sigmas=base)
+    ours = flux_sigmas(n, seq, config=shift)
+    assert torch.allclose(ours, sched.sigmas, rtol=0, atol=1e-6)
+    if config.get("shift", 1.0) != 1.0 or config["use_dynamic_shifting"]:
+        assert not torch.allclose(ours, flux_sigmas(n, seq, shift=False), atol=1e-3)

@@ -285,7 +285,7 @@ def _seed_generator(seed: int, stream: int) -> torch.Generator:
 
 def _sigmas(engine: Engine, steps: int, height: int, width: int) -> torch.Tensor:
     seq = flow.image_seq_len(height, width, engine.vae_scale_factor)
-    return flow.flux_sigmas(steps, seq, shift=engine.shift_grid)
+    return flow.flux_sigmas(steps, seq, config=engine.shift_config)
 
 
 def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> str:

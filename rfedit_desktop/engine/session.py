@@ -73,6 +73,13 @@ class Engine:
         return bool(self.pipe.scheduler.config.get("use_dynamic_shifting", False))
 
     @property
+    def shift_config(self) -> Any:
+        """The grid shift the model's scheduler was configured with (a `flow.ShiftConfig`)."""
+        from ..flow import ShiftConfig
+
+        return ShiftConfig.from_scheduler_config(self.pipe.scheduler.config)
+
+    @property
     def default_guidance(self) -> float:
         return float(self.settings.get("default_guidance", 3.5))
 

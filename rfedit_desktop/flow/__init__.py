@@ -7,7 +7,16 @@ analytic fields and random networks.
 
 from .analytic import gaussian_velocity
 from .editing import edit, eta_schedule, sample, sdedit
-from .grid import check_sigmas, flux_mu, flux_sigmas, nfe, start_index, step_sizes
+from .grid import (
+    FLUX_DEV,
+    ShiftConfig,
+    check_sigmas,
+    flux_mu,
+    flux_sigmas,
+    nfe,
+    start_index,
+    step_sizes,
+)
 from .inversion import InversionResult, invert
 from .packing import image_seq_len, pack_latents, unpack_latents
 
@@ -16,6 +25,8 @@ __all__ = [
     "check_sigmas",
     "edit",
     "eta_schedule",
+    "FLUX_DEV",
+    "ShiftConfig",
     "flux_mu",
     "flux_sigmas",
     "gaussian_velocity",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -17,34 +20,77 @@ BASE_SHIFT = 0.5
 MAX_SHIFT = 1.15
 
 
-def flux_mu(image_seq_len: int) -> float:
+@dataclass(frozen=True)
+class ShiftConfig:
+    """How a model's scheduler bends the grid; the defaults are FLUX.1-dev's.
+
+    Read from the model's scheduler config rather than assumed, so that a fine-tune trained
+    with other constants (or a static shift) is sampled on the grid it was trained for.
+    """
+
+    base_seq_len: int = BASE_SEQ_LEN
+    max_seq_len: int = MAX_SEQ_LEN
+    base_shift: float = BASE_SHIFT
+    max_shift: float = MAX_SHIFT
+    dynamic: bool = True
+    static_shift: float = 1.0
+
+    @classmethod
+    def from_scheduler_config(cls, config: Mapping[str, Any]) -> ShiftConfig:
+        """From a diffusers FlowMatchEulerDiscreteScheduler config (missing keys: Flux's)."""
+
+        def get(key: str, default: Any) -> Any:
+            value = config.get(key)
+            return default if value is None else value
+
+        return cls(
+            base_seq_len=int(get("base_image_seq_len", BASE_SEQ_LEN)),
+            max_seq_len=int(get("max_image_seq_len", MAX_SEQ_LEN)),
+            base_shift=float(get("base_shift", BASE_SHIFT)),
+            max_shift=float(get("max_shift", MAX_SHIFT)),
+            dynamic=bool(get("use_dynamic_shifting", False)),
+            static_shift=float(get("shift", 1.0)),
+        )
+
+
+FLUX_DEV = ShiftConfig()
+
+
+def flux_mu(image_seq_len: int, config: ShiftConfig = FLUX_DEV) -> float:
     """Flux's shift parameter, linear in the packed token count (256 -> 0.5, 4096 -> 1.15).
 
     Not clamped outside that range, the same as diffusers' `calculate_shift`.
     """
-    slope = (MAX_SHIFT - BASE_SHIFT) / (MAX_SEQ_LEN - BASE_SEQ_LEN)
-    return BASE_SHIFT + slope * (image_seq_len - BASE_SEQ_LEN)
+    slope = (config.max_shift - config.base_shift) / (config.max_seq_len - config.base_seq_len)
+    return config.base_shift + slope * (image_seq_len - config.base_seq_len)
 
 
 def flux_sigmas(
-    num_steps: int, image_seq_len: int | None = None, shift: bool = True
+    num_steps: int,
+    image_seq_len: int | None = None,
+    shift: bool = True,
+    config: ShiftConfig = FLUX_DEV,
 ) -> torch.Tensor:
     """The descending grid `sigma_0 = 1 > ... > sigma_N = 0` as N+1 float32 values.
 
     The base grid `linspace(1, 1/N, N)` is shifted by `e^mu / (e^mu + 1/sigma - 1)` with
-    `mu = flux_mu(image_seq_len)`; `image_seq_len=None` or `shift=False` (Schnell) leaves it
-    unshifted. Computed in float64 and rounded once, so it may differ from diffusers' float32
-    arithmetic by one ulp.
+    `mu = flux_mu(image_seq_len, config)`; `image_seq_len=None` or `shift=False` (Schnell)
+    leaves it unshifted. A config without dynamic shifting applies its static shift `s` as
+    `s sigma / (1 + (s - 1) sigma)` (identity for s = 1), as diffusers does. Computed in
+    float64 and rounded once, so it may differ from diffusers' float32 arithmetic by one ulp.
     """
     if not is_integer(num_steps) or num_steps < 1:
         raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
     num_steps = int(num_steps)
     base = torch.linspace(1.0, 1.0 / num_steps, num_steps, dtype=torch.float64)
-    if shift and image_seq_len is not None:
+    if shift and config.dynamic and image_seq_len is not None:
         if image_seq_len < 1:
             raise ValueError(f"image_seq_len must be >= 1, got {image_seq_len!r}")
-        e = math.exp(flux_mu(image_seq_len))
+        e = math.exp(flux_mu(image_seq_len, config))
         base = e / (e + (1.0 / base - 1.0))
+    elif shift and not config.dynamic and config.static_shift != 1.0:
+        s = config.static_shift
+        base = s * base / (1.0 + (s - 1.0) * base)
     return torch.cat([base, base.new_zeros(1)]).to(torch.float32)
 
 
