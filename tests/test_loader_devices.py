@@ -22,13 +22,6 @@ from rfedit_desktop.errors import EditError
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 class RecordingPipe:
     """Stands in for a FluxPipeline where only the calls matter (no GPU to run them on)."""

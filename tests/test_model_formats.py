@@ -39,13 +39,6 @@ SCHNELL_SCHEDULER = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(autouse=True)
 def _no_real_hub_cache(monkeypatch, tmp_path):
