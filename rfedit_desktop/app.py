@@ -44,8 +44,25 @@ def _process_age_s() -> float:
         return time.perf_counter() - _T_IMPORT
 
 
+def missing_display() -> str | None:
+    """Why no window can open here, or None: Qt itself would abort with a core dump."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "rfedit: no screen to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+        "On a machine without a screen, run it under a virtual one: xvfb-run -a rfedit\n"
+        "For edits without a window, use rfedit-cli (see README.md)."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    problem = missing_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
