@@ -468,3 +468,36 @@ def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     staged.mask = np.ones((4, 4), np.float32)
     with pytest.raises(Exception, match="mask"):
         pixels_for_target(staged, "new-layer", doc, layer.id)
+
+
+def test_stroke_to_image_with_the_demo_model(qtbot, win) -> None:
+    """The shipped demo model through the same GUI path: a red blob on blue becomes a picture
+    that keeps the layout (red middle, blue corners) and re-edits from the cache."""
+    from rfedit_desktop import paths
+
+    if not (paths.demo_model_dir() / "model_index.json").is_file():
+        pytest.skip("the demo model is not installed in resources/demo-model")
+    ai = win.ai
+    ready: list[dict] = []
+    ai.service.model_ready.connect(ready.append)
+    ai.load_model(ModelChoice("demo"))
+    qtbot.waitUntil(lambda: bool(ready), timeout=WAIT_MS)
+    doc = win.document
+    blue = np.zeros((SIZE, SIZE, 4), np.uint8)
+    blue[...] = (40, 70, 200, 255)
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    blue[(x - 32) ** 2 + (y - 32) ** 2 < 18 ** 2] = (210, 30, 30, 255)
+    from rfedit_desktop.jobs.preview_image import to_qimage
+
+    doc.set_layer_image(doc.layers[0], to_qimage(blue), "Paint")
+    run_and_wait(qtbot, win, "a large red circle on a blue background")
+    (staged,) = ai.strip.results()
+    px = staged.pixels.astype(int)
+    centre, corner = px[26:38, 26:38].mean(axis=(0, 1)), px[:8, :8].mean(axis=(0, 1))
+    assert centre[0] > centre[2] + 40, centre  # red stays red
+    assert corner[2] > corner[0] + 40, corner  # blue stays blue
+    ai.panel.prompt_edit.setPlainText("a large red square on a blue background")
+    ai.run()
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    assert ai.strip.results()[-1].metadata["cache_hit"] is True
+    assert ai.strip.results()[-1].metadata["nfe"] == STEPS
