@@ -106,6 +106,10 @@ def test_strokes_to_staged_result_apply_undo_redo(qtbot, win) -> None:
     assert strokes_index == 2  # two strokes, two history entries
     previews = []
     ai.service.preview.connect(lambda job, image: previews.append(image))
+    overlay_during: list[tuple[str, bool]] = []
+    ai.service.preview.connect(
+        lambda job, image: overlay_during.append(
+            (ai._last_phase, ai.overlay.image() is not None and ai.overlay.image() == image)))
     before = composite(win)
 
     run_and_wait(qtbot, win, "a red mountain under a blue sky")
@@ -114,6 +118,9 @@ def test_strokes_to_staged_result_apply_undo_redo(qtbot, win) -> None:
     assert staged.prompt == "a red mountain under a blue sky"
     assert staged.pixels.shape == (SIZE, SIZE, 3)
     assert previews and not previews[-1].isNull()  # a live preview reached the GUI
+    # The canvas shows editing previews; inversion previews only go to the strip's slot.
+    assert any(on for phase, on in overlay_during if phase == "edit")
+    assert not any(on for phase, on in overlay_during if phase == "invert")
     assert win.document.undo_stack.index() == strokes_index  # staging changes nothing
     assert np.array_equal(composite(win), before)
     assert staged.metadata["seed"] == ai.panel.params()["seed"]

@@ -165,6 +165,7 @@ class AiEditing(QObject):
         self._document: Any = None
         self._model_state = "idle"
         self._last_preview_step = ""
+        self._last_phase = ""
 
         self.panel = EditPanel()
         self.strip = StagingStrip()
@@ -435,6 +436,7 @@ class AiEditing(QObject):
             return
         self.panel.set_progress(phase, step, total)
         self._last_preview_step = f"{phase} {step}/{total}"
+        self._last_phase = phase
         elapsed = time.perf_counter() - self._contexts[job_id].started
         self.model_label.setText(f"model: {self._model_text()} · {phase} {step}/{total} · "
                                  f"{elapsed:.1f} s")
@@ -443,8 +445,13 @@ class AiEditing(QObject):
         if job_id not in self._contexts:
             return
         caption = f"preview · {self._last_preview_step}"
-        self.overlay.set_image(image, caption, self._contexts[job_id].clip)
-        self.strip.show_preview(image, caption.replace("preview · ", "") or None)
+        if self._last_phase == "invert":
+            # The picture dissolving into noise is progress, not a result: the canvas keeps
+            # the original and only the strip's small running slot shows it.
+            self.overlay.set_image(None)
+        else:
+            self.overlay.set_image(image, caption, self._contexts[job_id].clip)
+        self.strip.show_preview(image, self._last_preview_step or None)
 
     def _on_result(self, job_id: int, result: Any) -> None:
         if job_id in self._archive_jobs:
