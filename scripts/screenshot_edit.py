@@ -24,7 +24,7 @@ for _kind in ("CACHE", "DATA", "CONFIG"):  # never read or write the real settin
     os.environ.setdefault(f"RFEDIT_{_kind}_DIR", tempfile.mkdtemp(prefix=f"rfedit-shot-{_kind}-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QLinearGradient, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -99,8 +99,7 @@ def main() -> int:
     window.show()
     ai = window.ai_editing
     ai.staging_dock.show()
-    window.resizeDocks([ai.staging_dock], [200], __import__("PySide6.QtCore").QtCore.Qt
-                       .Orientation.Vertical)
+    window.resizeDocks([ai.staging_dock], [200], Qt.Orientation.Vertical)
     pump(app, 0.3)
     window.canvas.fit_to_window()
 
@@ -120,6 +119,9 @@ def main() -> int:
     panel.apply_preset("stroke-to-image")
     panel.steps_spin.setValue(args.steps)
     panel.advanced.expand(animate=False)
+    pump(app, 0.1)
+    window.resizeDocks([ai.edit_dock, window.layers_dock], [panel.sizeHint().height() + 8, 240],
+                       Qt.Orientation.Vertical)
     panel.seed_spin.setValue(11)
     panel.variants_spin.setValue(3)
     panel.prompt_edit.setPlainText("a large red circle on a blue gradient background")

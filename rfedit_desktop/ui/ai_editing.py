@@ -40,7 +40,7 @@ from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice, inversion_archive
 from rfedit_desktop.jobs.preview_image import to_qimage
-from rfedit_desktop.ui.edit_panel import INVERSION_FIELDS, EditPanel
+from rfedit_desktop.ui.edit_panel import INVERSION_FIELDS, EditPanel, scrollable
 from rfedit_desktop.ui.model_dialog import ModelDialog, load_choice, save_choice
 from rfedit_desktop.ui.settings import read_bool
 from rfedit_desktop.ui.staging import COMPARE_KEY, RUNNING_ID, StagedResult, StagingStrip
@@ -169,7 +169,9 @@ class AiEditing(QObject):
 
         self.panel = EditPanel()
         self.strip = StagingStrip()
-        self.edit_dock = window.add_edit_dock(self.panel, "Edit")
+        self.edit_dock = window.add_edit_dock(scrollable(self.panel), "Edit")
+        window.resizeDocks([self.edit_dock], [self.panel.sizeHint().height()],
+                           Qt.Orientation.Vertical)  # the whole panel, Run included
         self.staging_dock = window.add_bottom_dock(self.strip, "Staging", "StagingDock")
         self.overlay = PreviewOverlay(window.canvas)
         self.model_label = QLabel("")

@@ -10,11 +10,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -435,16 +434,31 @@ class EditPanel(QWidget):
                 self.guidance_spin, self.window_slider, self.decay_check, self.decay_spin]
 
 
-def make_edit_dock(panel: EditPanel, parent: QWidget | None = None) -> QDockWidget:
-    """The panel in a scrollable dock, so small screens can still reach every control."""
-    dock = QDockWidget("Edit", parent)
-    dock.setObjectName("EditDock")
-    scroll = QScrollArea()
+class _PanelScroll(QScrollArea):
+    """Asks for the panel's full size (so a big screen shows it whole) but can shrink to a
+    scrolling view of it on a small one."""
+
+    def _extra(self) -> int:
+        return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        inner = self.widget().sizeHint() if self.widget() is not None else QSize(280, 400)
+        return QSize(inner.width() + self._extra(), inner.height() + 2 * self.frameWidth())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize()
+        return QSize(inner.width() + self._extra(), 160)
+
+
+def scrollable(panel: QWidget) -> QScrollArea:
+    """The panel in a frameless scroll area, so a small screen still reaches every control."""
+    scroll = _PanelScroll()
+    scroll.setObjectName("EditPanelScroll")
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(panel)
-    dock.setWidget(scroll)
-    return dock
+    return scroll
 
 
 def _combo(items: dict[str, str]) -> QComboBox:
