@@ -185,6 +185,10 @@ def test_missing_model_reports_and_a_later_model_loads(qtbot, service) -> None:
     wait_idle(qtbot, service)
     assert rec.of("model_ready")[-1][0]["model"] == "tiny"
     assert (0.5, "half") in rec.of("model_loading")  # load progress reaches the GUI
+    loads = list(service.backend.loads)
+    service.load_model(ModelChoice("tiny"))  # the same model again: confirmed, not reloaded
+    wait_idle(qtbot, service)
+    assert service.backend.loads == loads and service.model_info["model"] == "tiny"
     assert (ok, "result:y") in rec.of("result")
 
 

@@ -47,6 +47,7 @@ class EngineWorker(QObject):
         self._backend = backend
         self._engine: Any = None
         self._choice: ModelChoice | None = None
+        self._info: dict = {}
         self._device = "device"
 
     # dispatch ---------------------------------------------------------------------------
@@ -74,6 +75,8 @@ class EngineWorker(QObject):
     def _ensure_engine(self, job: Job) -> bool:
         """Load the job's model unless it is the one already loaded; report failures."""
         if self._engine is not None and self._choice == job.choice:
+            if job.kind is JobKind.LOAD:
+                self.model_ready.emit(dict(self._info))  # asked again: confirm it
             return True
         if self._engine is not None:
             self._engine = None
@@ -105,6 +108,7 @@ class EngineWorker(QObject):
         info = dict(info)
         info.setdefault("load_seconds", time.perf_counter() - start)
         info.setdefault("choice", job.choice.model)
+        self._info = info
         self.model_ready.emit(info)
         return True
 
