@@ -318,3 +318,28 @@ def test_bf16_engine_runs_close_to_fp32() -> None:
         out[dtype] = run_edit(eng, request(image=picture(32, 32))).image.astype(int)
     diff = np.abs(out["fp32"] - out["bf16"])
     assert diff.mean() < 4.0
+
+
+def test_editing_previews_show_the_clean_image_prediction(engine):
+    """Mid-edit previews decode x - sigma u (the picture forming), the last one the state."""
+    from rfedit_desktop.engine.pipeline import _Reporter
+    from rfedit_desktop.engine.preview import packed_to_rgb, rgb_projection
+
+    events = []
+    reporter = _Reporter(engine, events.append, None, 1, 32, 32)
+    g = torch.Generator().manual_seed(0)
+    x, u, latent = (torch.randn(1, 4, 64, generator=g) for _ in range(3))
+
+    def velocity(state, sigma):
+        return u
+
+    velocity.last = (x, 0.5, u)
+    callback = reporter.steps("edit", velocity)
+    assert callback(1, 4, latent) is False
+    assert callback(4, 4, latent) is False
+    factors, bias = rgb_projection(engine.latent_channels, engine.settings)
+    expected_mid = packed_to_rgb(x - 0.5 * u, 4, 4, factors, bias)
+    expected_end = packed_to_rgb(latent, 4, 4, factors, bias)
+    assert np.array_equal(events[0].preview, expected_mid)
+    assert np.array_equal(events[1].preview, expected_end)
+    assert not np.array_equal(expected_mid, expected_end)

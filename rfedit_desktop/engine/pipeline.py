@@ -225,8 +225,11 @@ def make_velocity(
                 img_ids=img_ids,
                 return_dict=False,
             )[0]
-        return u.to(x.dtype)
+        u = u.to(x.dtype)
+        velocity.last = (x, sigma, u)  # type: ignore[attr-defined]  (for clean previews)
+        return u
 
+    velocity.last = None  # type: ignore[attr-defined]
     velocity.truncated = embeds.truncated  # type: ignore[attr-defined]
     return velocity
 
@@ -258,12 +261,23 @@ class _Reporter:
         if self.progress is not None:
             self.progress(ProgressEvent(name, 0, 1, message=message or name))
 
-    def steps(self, name: str) -> Callable[[int, int, torch.Tensor], bool]:
+    def steps(
+        self, name: str, velocity: Callable[..., torch.Tensor] | None = None
+    ) -> Callable[[int, int, torch.Tensor], bool]:
+        """A flow callback. Given the editing `velocity`, previews show its clean-image
+        prediction x - sigma u (u = eps - x0) instead of the still-noisy state: midway through an
+        edit the artist sees the picture that is forming, not grain."""
+
         def callback(step: int, total: int, latent: torch.Tensor) -> bool:
             if self.progress is not None:
                 preview = None
                 if self.every and (step % self.every == 0 or step == total):
-                    preview = packed_to_rgb(latent, self.lh, self.lw, self.factors, self.bias)
+                    shown = latent
+                    last = getattr(velocity, "last", None)
+                    if last is not None and step < total:
+                        x, sigma, u = last
+                        shown = x - sigma * u
+                    preview = packed_to_rgb(shown, self.lh, self.lw, self.factors, self.bias)
                 self.progress(ProgressEvent(name, step, total, preview=preview))
             return self.cancel is not None and self.cancel.is_set()
 
@@ -450,7 +464,7 @@ def run_edit(
         t = time.perf_counter()
         mask = _latent_mask(engine, prepared, y0) if prepared.mask is not None else None
         x = flow.sdedit(velocity, y0, sigmas, strength=request.strength,
-                        generator=edit_generator, callback=reporter.steps("edit"))
+                        generator=edit_generator, callback=reporter.steps("edit", velocity))
         if mask is not None:
             x = mask * x + (1.0 - mask) * y0
         timings["edit"] = time.perf_counter() - t
@@ -478,7 +492,7 @@ def run_edit(
             strength=float(request.strength),
             stochastic=method == "stochastic",
             generator=edit_generator,
-            callback=reporter.steps("edit"),
+            callback=reporter.steps("edit", velocity),
             mask=mask,
             trajectory=inv.trajectory if mask is not None else None,
         )
@@ -605,7 +619,7 @@ def run_generate(
     reporter.phase("generate", "generating")
     t = time.perf_counter()
     x = flow.sample(velocity, noise.to(engine.device), sigmas, stochastic=stochastic,
-                    generator=_seed_generator(seed, 1), callback=reporter.steps("generate"))
+                    generator=_seed_generator(seed, 1), callback=reporter.steps("generate", velocity))
     timings["edit"] = time.perf_counter() - t
     reporter.phase("decode", "decoding")
     t = time.perf_counter()
