@@ -5,8 +5,9 @@ goes through; only the sizes differ. Choices (and why):
 
 - VAE: `AutoencoderKL` with 3 blocks, a 4x downsampling, 4 latent channels, no quant convs
   (Flux has none), no mid-block attention (cheap on CPU). 64x64 pixels -> 16x16x4 latents ->
-  8x8 = 64 packed tokens of 16 values. A 4x VAE learned sharper shape edges than an 8x one in
-  the training budget, and 64 tokens are still cheap for the transformer.
+  8x8 = 64 packed tokens of 16 values, each token covering 8x8 pixels. (An 8x VAE with 16
+  channels, FLUX.1's own layout, would give only 16 tokens of 16x16 pixels; it was not tried.)
+  Channels (16, 32, 64) because the full-resolution convolutions dominate the CPU cost.
 - Transformer: `FluxTransformer2DModel`, 2 double-stream + 4 single-stream blocks, width 128.
   No guidance embedding (like FLUX.1-schnell): guidance distillation needs a trained teacher
   we do not have; the model is conditional with 10% caption dropout, so the empty prompt (the

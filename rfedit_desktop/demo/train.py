@@ -3,7 +3,7 @@
     python -m rfedit_desktop.demo.train --out resources/demo-model [--minutes M] [--quick]
 
 Everything comes from fixed seeds (scenes, initial weights, noise), so a rerun with the same
-step counts and thread count repeats the run. `--minutes` is a safety cap, not the schedule:
+step counts and thread count should repeat the run (not checked bit for bit). `--minutes` is a cap:
 the step counts are fixed; if the cap is hit, training stops early and the last state is saved.
 The folder is rewritten at every checkpoint, so a stopped run still leaves a loadable model.
 """
