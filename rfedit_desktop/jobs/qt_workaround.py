@@ -18,10 +18,21 @@ import sys
 _PINNED = False
 
 
+def affected(pyside_version: str) -> bool:
+    """Only the 6.12 wheels on CPython < 3.12 carry the bug."""
+    return (
+        pyside_version.startswith("6.12")
+        and sys.version_info < (3, 12)
+        and platform.python_implementation() == "CPython"
+    )
+
+
 def pin_bool_singletons() -> None:
-    """Idempotent; a no-op where the interpreter already protects the singletons."""
+    """Idempotent; does nothing unless the installed PySide6 is an affected one."""
     global _PINNED
-    if _PINNED or sys.version_info >= (3, 12) or platform.python_implementation() != "CPython":
+    import PySide6
+
+    if _PINNED or not affected(PySide6.__version__):
         return
     for singleton in (True, False, None):
         ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
