@@ -237,8 +237,9 @@ def test_friendly_messages() -> None:
     assert friendly_message(EditError("Prompt is empty.")) == "Prompt is empty."
 
 
-def test_many_emits_cannot_free_the_bool_singletons(qtbot) -> None:
-    """PySide6 6.12 drops a reference to True on every emit(); jobs pins the singletons."""
+def test_many_emits_do_not_drop_references_to_true(qtbot) -> None:
+    """PySide6 6.12.0 dropped a reference to True on every emit() (pinned below it; the guard
+    in jobs.qt_workaround covers an environment that has it anyway)."""
     import sys
 
     from PySide6.QtCore import QObject, Signal
@@ -250,8 +251,16 @@ def test_many_emits_cannot_free_the_bool_singletons(qtbot) -> None:
     before = sys.getrefcount(True)
     for i in range(5000):
         emitter.ping.emit(i)
-    assert sys.getrefcount(True) > 1_000_000 or sys.version_info >= (3, 12)
-    assert before - sys.getrefcount(True) <= 5000  # the count may fall, but far from zero
+    assert sys.getrefcount(True) > before - 100
+
+
+def test_refcount_guard_targets_only_the_broken_wheels() -> None:
+    import sys
+
+    from rfedit_desktop.jobs.qt_workaround import affected
+
+    assert not affected("6.11.3")
+    assert affected("6.12.0") == (sys.version_info < (3, 12))
 
 
 def test_a_program_that_forgets_shutdown_still_exits_cleanly(tmp_path) -> None:
