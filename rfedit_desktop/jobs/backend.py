@@ -35,6 +35,10 @@ class EngineBackend:
     """The engine of `rfedit_desktop.engine`, imported on first use."""
 
     def load(self, choice: ModelChoice, progress: LoadProgress) -> Any:
+        # The libraries' own notices (e.g. "torchvision not installed") mean nothing to an
+        # artist; real failures still arrive as exceptions and reach the window.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
         import torch  # noqa: PLC0415  (lazy: the GUI starts without torch)
 
         torch.set_num_threads(_worker_threads())
