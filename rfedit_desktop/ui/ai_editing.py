@@ -3,7 +3,8 @@
 It builds `EditRequest`s from the document (pixels, mask) and the Edit panel, sends them to the
 worker, shows progress and live previews (on the canvas and in the staging strip), stages the
 results, and applies a chosen one to the document as one undo step named after its prompt.
-Only this module knows all three; each of them works without it.
+Only this module knows all three; each of them works without it. Its helpers live beside it:
+preview_overlay, edit_apply, model_menu, cache_indicator, compare_key, project_inversions.
 """
 
 from __future__ import annotations
@@ -14,120 +15,44 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, Qt, QTimer
-from PySide6.QtGui import (
-    QAction,
-    QBitmap,
-    QColor,
-    QImage,
-    QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QRegion,
-    QTransform,
-)
-from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QImage, QRegion
+from PySide6.QtWidgets import QApplication, QLabel
 
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.jobs import EditService, ModelChoice, inversion_archive
+from rfedit_desktop.jobs import EditService, ModelChoice
 from rfedit_desktop.jobs.preview_image import to_qimage
-from rfedit_desktop.ui.edit_panel import INVERSION_FIELDS, EditPanel, scrollable
-from rfedit_desktop.ui.model_dialog import ModelDialog, load_choice, save_choice
-from rfedit_desktop.ui.settings import read_bool
-from rfedit_desktop.ui.staging import COMPARE_KEY, RUNNING_ID, StagedResult, StagingStrip
+from rfedit_desktop.ui.cache_indicator import (
+    CACHE_QUERY_DELAY_MS,
+    CACHE_QUERY_MAX_PIXELS,
+    CacheIndicator,
+)
+from rfedit_desktop.ui.compare_key import CompareKeyFilter
+from rfedit_desktop.ui.edit_apply import mask_region, pixels_for_target
+from rfedit_desktop.ui.edit_panel import EditPanel, scrollable
+from rfedit_desktop.ui.model_dialog import load_choice
+from rfedit_desktop.ui.model_menu import ModelMenu
+from rfedit_desktop.ui.preview_overlay import PreviewOverlay
+from rfedit_desktop.ui.project_inversions import (
+    MAX_INVERSIONS_PER_DOCUMENT,
+    SAVE_INVERSIONS_KEY,
+    keep_inversion,
+    stored_inversions,
+)
+from rfedit_desktop.ui.staging import RUNNING_ID, StagedResult, StagingStrip
+
+# Names other code imports from here since before the split.
+__all__ = [
+    "CACHE_QUERY_DELAY_MS", "CACHE_QUERY_MAX_PIXELS", "MAX_INVERSIONS_PER_DOCUMENT",
+    "PANEL_FIELDS", "SAVE_INVERSIONS_KEY", "AiEditing", "PreviewOverlay", "mask_region",
+    "pixels_for_target",
+]
 
 log = logging.getLogger(__name__)
 
-CACHE_QUERY_DELAY_MS = 350
-# Above this many document pixels the cache indicator does not copy the picture on the GUI
-# thread to ask the worker; it relies on the sources it has seen cached (re-edits) instead.
-CACHE_QUERY_MAX_PIXELS = 4_000_000
-SAVE_INVERSIONS_KEY = "ai/save_inversions"
 PANEL_FIELDS = ("prompt", "source_prompt", "method", "steps", "gamma", "eta", "start", "stop",
                 "decay_power", "strength", "guidance", "seed")
-# A project keeps at most this many inversions (a 1-megapixel one is a few MB, a masked one
-# with its trajectory tens of MB): the newest sources are the ones worth re-editing.
-MAX_INVERSIONS_PER_DOCUMENT = 3
-
-
-class PreviewOverlay(QWidget):
-    """Draws the live preview (or a staged result) over the canvas's document rectangle.
-
-    A transparent child of the canvas that ignores the mouse, so painting and panning go on
-    underneath; it reads the canvas's view transform on every paint, so zoom and pan follow.
-    """
-
-    def __init__(self, canvas: QWidget) -> None:
-        super().__init__(canvas)
-        self._canvas = canvas
-        self._image: QImage | None = None
-        self._caption = ""
-        self._clip: QRegion | None = None  # document pixels the image may cover (a mask)
-        self._hidden_for_compare = False
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setGeometry(canvas.rect())
-        canvas.installEventFilter(self)
-        self.hide()
-
-    def image(self) -> QImage | None:
-        return self._image
-
-    def set_image(self, image: QImage | None, caption: str = "",
-                  clip: QRegion | None = None) -> None:
-        """`clip`: show the image only there (a masked edit changes nothing elsewhere)."""
-        self._image = image
-        self._caption = caption
-        self._clip = clip
-        self.setVisible(image is not None and not self._hidden_for_compare)
-        self.update()
-
-    def set_comparing(self, on: bool) -> None:
-        """While on, the canvas shows the document itself (the original)."""
-        self._hidden_for_compare = on
-        self.setVisible(self._image is not None and not on)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if watched is self._canvas and event.type() == QEvent.Type.Resize:
-            self.setGeometry(self._canvas.rect())
-        return False
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        if self._image is None:
-            return
-        canvas = self._canvas
-        size = canvas.doc_size() if hasattr(canvas, "doc_size") else self._image.size()
-        transform = getattr(canvas, "transform", None)
-        if transform is None or size.isEmpty():
-            return
-        target = transform.rect_to_view(QRect(QPoint(0, 0), size))
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        if self._clip is not None:
-            to_view = QTransform()
-            to_view.translate(target.left(), target.top())
-            to_view.scale(target.width() / size.width(), target.height() / size.height())
-            painter.setClipRegion(to_view.map(self._clip))
-        painter.drawImage(target, self._image)
-        painter.setClipping(False)
-        if self._caption:
-            metrics = painter.fontMetrics()
-            box = QRectF(target.left() + 6, target.top() + 6,
-                         metrics.horizontalAdvance(self._caption) + 14, metrics.height() + 8)
-            painter.fillRect(box, QColor(20, 20, 20, 190))
-            painter.setPen(QColor(235, 235, 235))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._caption)
-        painter.end()
 
 
 @dataclass
@@ -146,7 +71,7 @@ class _JobContext:
     started: float = 0.0  # when the worker began it (perf_counter)
 
 
-class AiEditing(QObject):
+class AiEditing(ModelMenu, CacheIndicator, QObject):
     """Installs the Edit dock, the staging strip, a Model menu and the canvas preview."""
 
     def __init__(self, window: Any, service: EditService | None = None,
@@ -158,8 +83,6 @@ class AiEditing(QObject):
                                   else ModelChoice())
         self.service = service or EditService(choice=self._choice, parent=self)
         self._contexts: dict[int, _JobContext] = {}
-        self._cache_key = ""
-        self._known_cached: set[str] = set()
         self._archive_jobs: dict[int, Any] = {}  # export/import job id -> document (or None)
         self._clips: dict[int, QRegion | None] = {}  # staged result id -> its mask region
         self._document: Any = None
@@ -178,12 +101,9 @@ class AiEditing(QObject):
         status_area = getattr(window, "status_area", None)
         if status_area is not None and status_area.layout() is not None:
             status_area.layout().addWidget(self.model_label)
-        self._build_actions()
-
-        self._cache_timer = QTimer(self)
-        self._cache_timer.setSingleShot(True)
-        self._cache_timer.setInterval(CACHE_QUERY_DELAY_MS)
-        self._cache_timer.timeout.connect(self.refresh_cache_state)
+        self._build_model_menu()
+        self._init_cache_indicator()
+        self.compare_filter = CompareKeyFilter(window, self.overlay, self.strip, self)
 
         p, s, svc = self.panel, self.strip, self.service
         p.run_requested.connect(self.run)
@@ -212,47 +132,11 @@ class AiEditing(QObject):
             self._watch_document(window.document)
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.installEventFilter(self.compare_filter)
             app.aboutToQuit.connect(self.shutdown)
         self._show_model_state(f"{self._choice.label()} · not loaded", "idle")
 
-    # set-up -----------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        w = self.window
-        self.run_action = QAction("Run Edit", w)
-        self.run_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.run_action.triggered.connect(self.panel.request_run)
-        self.cancel_action = QAction("Cancel Edit", w)
-        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.cancel_action.setEnabled(False)  # a disabled action leaves Esc to other widgets
-        self.cancel_action.triggered.connect(self.cancel)
-        self.cancel_all_action = QAction("Cancel All Edits", w)
-        self.cancel_all_action.triggered.connect(self.cancel_all)
-        self.choose_model_action = QAction("Choose Model…", w)
-        self.choose_model_action.triggered.connect(self.choose_model)
-        self.reload_action = QAction("Load Model Now", w)
-        self.reload_action.triggered.connect(lambda: self.load_model())
-        self.save_inversions_action = QAction("Keep Inversions in Project Files", w)
-        self.save_inversions_action.setCheckable(True)
-        self.save_inversions_action.setToolTip(
-            "Store the cached inversion of recent edit sources in the .ora, so that a reopened "
-            "project re-edits at once (larger files)")
-        settings = getattr(w, "settings", None)
-        if settings is not None:
-            self.save_inversions_action.setChecked(read_bool(settings, SAVE_INVERSIONS_KEY, False))
-        self.save_inversions_action.toggled.connect(self.set_save_inversions)
-        for action in (self.run_action, self.cancel_action):
-            w.addAction(action)
-        menu = w.menu_named("&Model") if hasattr(w, "menu_named") else None
-        if menu is not None:
-            for action in (self.run_action, self.cancel_action, self.cancel_all_action):
-                menu.addAction(action)
-            menu.addSeparator()
-            menu.addAction(self.choose_model_action)
-            menu.addAction(self.reload_action)
-            menu.addSeparator()
-            menu.addAction(self.save_inversions_action)
-
+    # documents ------------------------------------------------------------------------
     def _watch_document(self, document: Any) -> None:
         old = self._document
         if old is not None:
@@ -267,88 +151,15 @@ class AiEditing(QObject):
             document.layers_changed.connect(self._document_edited)
         self.overlay.set_image(None)
         self.panel.set_cache_state(None)
-        stored = {name: data for name, data in getattr(document, "extra_files", {}).items()
-                  if inversion_archive.key_of(name) is not None}
+        stored = stored_inversions(getattr(document, "extra_files", {}))
         if stored:
             self._archive_jobs[self.service.import_inversions(stored)] = None
         self._schedule_cache_query()
 
-    # inversions in project files ----------------------------------------------------------
-    def saves_inversions(self) -> bool:
-        return self.save_inversions_action.isChecked()
-
-    def set_save_inversions(self, on: bool) -> None:
-        """The user setting; turning it off drops the stored inversions from the document."""
-        if self.save_inversions_action.isChecked() != on:
-            self.save_inversions_action.setChecked(on)  # re-enters through toggled
-            return
-        settings = getattr(self.window, "settings", None)
-        if settings is not None:
-            settings.setValue(SAVE_INVERSIONS_KEY, bool(on))
-        document = self.window.document
-        if not on and document is not None:
-            for name in [n for n in document.extra_files if inversion_archive.key_of(n)]:
-                del document.extra_files[name]
-
     def _store_inversion(self, document: Any, payload: Any) -> None:
         if document is None or not payload or not self.saves_inversions():
             return
-        name, data = payload
-        files = document.extra_files
-        files.pop(name, None)
-        files[name] = bytes(data)  # newest last
-        stored = [n for n in files if inversion_archive.key_of(n)]
-        for old in stored[:-MAX_INVERSIONS_PER_DOCUMENT]:
-            del files[old]
-
-    # model ------------------------------------------------------------------------------
-    def load_model(self, choice: ModelChoice | None = None) -> int:
-        """Load in the background (the app calls this right after the window shows)."""
-        if choice is not None:
-            self._choice = choice
-        return self.service.load_model(self._choice)
-
-    def choose_model(self) -> None:
-        dialog = ModelDialog(self._choice, self.window)
-        if not dialog.exec():
-            return
-        choice = dialog.choice()
-        settings = getattr(self.window, "settings", None)
-        if settings is not None:
-            save_choice(settings, choice)
-        self.load_model(choice)
-
-    def _on_model_loading(self, fraction: float, message: str) -> None:
-        pct = f" {fraction * 100:.0f}%" if fraction > 0 else ""
-        self._show_model_state(f"{self._choice.label()} · loading{pct}", "loading")
-        if message:
-            self.panel.progress_bar.setFormat(message[:60])
-
-    def _on_model_ready(self, info: dict) -> None:
-        name = info.get("name") or info.get("model") or self._choice.model
-        device = info.get("device", self._choice.device)
-        self._show_model_state(f"{name} · {device} · ready", "ready")
-        self._known_cached.clear()  # another model: another cache key
-        if not self._contexts:
-            self.panel.set_busy(False)  # clears the loading message from the progress bar
-        self._schedule_cache_query()
-
-    def _on_model_failed(self, message: str) -> None:
-        self._show_model_state(f"{self._choice.label()} · not loaded", "error")
-        self.panel.show_status(message, error=True)
-
-    def _show_model_state(self, text: str, state: str) -> None:
-        self._model_state = state
-        self.panel.set_model_status(text, state)
-        self.model_label.setText(f"model: {text}")
-
-    def _model_text(self) -> str:
-        """"demo · cpu": the loaded model and its real device, else the choice."""
-        info = self.service.model_info
-        if not info:
-            return self._choice.label()
-        return f"{info.get('name') or info.get('model') or self._choice.model} · " \
-               f"{info.get('device', self._choice.device)}"
+        keep_inversion(document.extra_files, payload)
 
     # running ----------------------------------------------------------------------------
     def build_requests(self) -> list[tuple[EditRequest, _JobContext]]:
@@ -573,24 +384,7 @@ class AiEditing(QObject):
         else:
             self.overlay.set_image(staged.image, "result · hold \\ for the original",
                                    self._clips.get(result_id))
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        """Hold backslash anywhere in the window (except in a text box) to see the original."""
-        kind = event.type()
-        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) \
-                and event.key() == COMPARE_KEY and not event.isAutoRepeat() \
-                and self.overlay.image() is not None and self._is_in_window(watched):
-            focus = QApplication.focusWidget()
-            if not isinstance(focus, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)):
-                self.strip.set_comparing(kind == QEvent.Type.KeyPress)
-                self.overlay.set_comparing(kind == QEvent.Type.KeyPress)
-                return True
-        return False
-
-    def _is_in_window(self, watched: QObject) -> bool:
-        return isinstance(watched, QWidget) and watched.window() is self.window
-
-    # cache indicator --------------------------------------------------------------------
+    # document edits --------------------------------------------------------------------
     def _document_edited(self, *_args: Any) -> None:
         if not self._contexts:
             # The artist painted: a staged result shown over the canvas would hide it.
@@ -598,99 +392,11 @@ class AiEditing(QObject):
                 self.overlay.set_image(None)
         self._schedule_cache_query()
 
-    def _schedule_cache_query(self, *_args: Any) -> None:
-        self._cache_timer.start()
-
-    def _source_key(self) -> str:
-        document = self.window.document
-        params = self.panel.params()
-        stack = document.undo_stack if document is not None else None
-        parts = (id(document), self.panel.source_mode(),
-                 stack.index() if stack is not None else 0,
-                 stack.count() if stack is not None else 0,
-                 tuple(params[f] for f in INVERSION_FIELDS))
-        return repr(parts)
-
-    def refresh_cache_state(self) -> None:
-        """Ask the worker whether the current source's inversion is cached."""
-        if self.service.model_info is None:
-            self.panel.set_cache_state(None)
-            return
-        if self._contexts:
-            self._cache_timer.start()  # ask when the worker is free
-            return
-        key = self._source_key()
-        document = self.window.document
-        if key in self._known_cached:
-            self.panel.set_cache_state(True)
-            return
-        if document is None or document.width * document.height > CACHE_QUERY_MAX_PIXELS:
-            self.panel.set_cache_state(None)
-            return
-        try:
-            params = dict(self.panel.params())
-            params["prompt"] = params["prompt"] or "-"
-            request = EditRequest(image=document.composite_for_edit(self.panel.source_mode()),
-                                  mask=document.mask_array(), **params)
-        except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
-            self.panel.set_cache_state(None)
-            return
-        self._cache_key = key
-        self.service.query_cache(key, request)
-
-    def _on_cache_state(self, key: str, cached: bool) -> None:
-        if key and cached:
-            self._known_cached.add(key)
-        if key and key == self._source_key():
-            self._cache_key = key
-            self.panel.set_cache_state(cached)
-
     # shutdown ---------------------------------------------------------------------------
     def shutdown(self) -> bool:
         """Cancel everything and stop the worker thread (window close, app quit)."""
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self)
+            app.removeEventFilter(self.compare_filter)
         self._cache_timer.stop()
         return self.service.shutdown()
-
-
-def mask_region(mask: np.ndarray) -> QRegion:
-    """The document pixels a mask lets change, as a region to clip the canvas preview to."""
-    inside = np.ascontiguousarray((np.asarray(mask) > 0).astype(np.uint8) * 255)
-    h, w = inside.shape
-    grey = QImage(inside.data, w, h, w, QImage.Format.Format_Grayscale8)
-    mono = grey.createMaskFromColor(QColor(255, 255, 255).rgb(),
-                                    Qt.MaskMode.MaskOutColor)
-    return QRegion(QBitmap.fromImage(mono))
-
-
-def pixels_for_target(staged: StagedResult, target: str, document: Any,
-                      layer_id: int | None) -> np.ndarray:
-    """The RGBA pixels that `apply_edit` receives, so that outside a mask nothing changes.
-
-    New layer: the result, transparent outside the mask (alpha = mask), so the picture under
-    it shows through exactly. Replace: the result blended into the layer's own pixels by the
-    mask, so the layer keeps its pixels exactly where the mask is 0.
-    """
-    rgb = np.asarray(staged.pixels)[..., :3].astype(np.float32)
-    h, w = rgb.shape[:2]
-    mask = staged.mask
-    if mask is None:
-        alpha = np.full((h, w), 255, np.uint8)
-        return np.dstack([rgb.astype(np.uint8), alpha])
-    m = np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
-    if m.shape != (h, w):
-        raise EditError("The mask no longer matches the result's size.")
-    if target == "new-layer":
-        alpha = np.rint(m * 255.0).astype(np.uint8)
-        return np.dstack([rgb.astype(np.uint8), alpha])
-    ref = layer_id if layer_id is not None else document.active_layer
-    base = document.layer_array(ref).astype(np.float32)
-    if base.shape[:2] != (h, w):
-        raise EditError("The layer no longer matches the result's size.")
-    m3 = m[..., None]
-    out_rgb = base[..., :3] * (1.0 - m3) + rgb * m3
-    out_a = base[..., 3] * (1.0 - m) + 255.0 * m
-    out = np.dstack([out_rgb, out_a])
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
