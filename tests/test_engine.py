@@ -149,7 +149,7 @@ def test_masked_edit_keeps_every_pixel_outside_the_mask(fresh, method) -> None:
 
 
 def test_edit_weight_softens_inwards_and_keeps_thin_strokes() -> None:
-    from rfedit_desktop.engine.pipeline import edit_weight
+    from rfedit_desktop.engine.prepare import edit_weight
 
     square = np.zeros((64, 64), np.float32)
     square[16:48, 16:48] = 1.0
@@ -322,11 +322,11 @@ def test_bf16_engine_runs_close_to_fp32() -> None:
 
 def test_editing_previews_show_the_clean_image_prediction(engine):
     """Mid-edit previews decode x - sigma u (the picture forming), the last one the state."""
-    from rfedit_desktop.engine.pipeline import _Reporter
     from rfedit_desktop.engine.preview import packed_to_rgb, rgb_projection
+    from rfedit_desktop.engine.progress import Reporter
 
     events = []
-    reporter = _Reporter(engine, events.append, None, 1, 32, 32)
+    reporter = Reporter(engine, events.append, None, 1, 32, 32)
     g = torch.Generator().manual_seed(0)
     x, u, latent = (torch.randn(1, 4, 64, generator=g) for _ in range(3))
 

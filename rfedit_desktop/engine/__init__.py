@@ -16,7 +16,7 @@ _LAZY = {
     "run_edit": ".pipeline",
     "run_invert": ".pipeline",
     "run_generate": ".pipeline",
-    "validate_request": ".pipeline",
+    "validate_request": ".validation",
     "tiny_flux": ".tiny",
     "save_tiny_flux": ".tiny",
     "resolve_model": ".loader",

@@ -1,0 +1,135 @@
+"""The source image inverted to noise once, cached, and reused by every edit that can share it.
+
+Cache policy: an inversion is keyed by the preprocessed pixels, the model, the size, steps,
+the effective gamma (0 for the "ode" method), strength, seed, source prompt and source
+guidance. The per-step trajectory, which only masked edits need, is stored only when a masked
+request computes the inversion: an entry without it serves unmasked edits, and a masked edit
+that finds such an entry recomputes and replaces it (with the trajectory) once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .. import flow
+from .cache import CachedInversion
+from .latents import encode_image
+from .prepare import Prepared
+from .progress import Reporter
+from .request import EditRequest
+from .sampling import seed_generator
+from .velocity import make_velocity
+
+if TYPE_CHECKING:
+    from .session import Engine
+
+
+def effective_gamma(request: EditRequest) -> float:
+    """The inversion's gamma: the "ode" method inverts without pulling towards the noise."""
+    return 0.0 if request.method == "ode" else float(request.gamma)
+
+
+def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> str:
+    return engine.cache.make_key(
+        image=prepared.digest,
+        model=engine.model_id,
+        dtype=str(engine.dtype),
+        device=engine.device.type,
+        height=prepared.height,
+        width=prepared.width,
+        steps=int(request.steps),
+        gamma=effective_gamma(request),
+        strength=float(request.strength),
+        seed=int(request.seed),
+        source_prompt=request.source_prompt,
+        source_guidance=float(request.source_guidance),
+    )
+
+
+def cached_inversion(
+    engine: Engine, request: EditRequest, prepared: Prepared, peek: bool = False
+) -> Any:
+    """The usable cache entry for this request, or None (sdedit never uses one)."""
+    if request.method == "sdedit":
+        return None
+    key = inversion_key(engine, request, prepared)
+    if peek:
+        # Cheap for the GUI's indicator: a file check, and a load only when the trajectory
+        # a masked edit needs might be missing.
+        if not engine.cache.contains(key):
+            return None
+        if prepared.mask is None:
+            return True
+    entry = engine.cache.get(key)
+    if entry is None:
+        return None
+    if prepared.mask is not None and entry.trajectory is None:
+        return None
+    return entry
+
+
+@dataclass
+class Inverted:
+    y0: torch.Tensor
+    latent: torch.Tensor
+    trajectory: list[torch.Tensor] | None
+    nfe: int
+    hit: bool
+
+
+def invert_or_reuse(
+    engine: Engine,
+    request: EditRequest,
+    prepared: Prepared,
+    sigmas: torch.Tensor,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> Inverted:
+    """The cached inversion if one fits, else encode, invert and cache it; fills `timings`."""
+    entry = cached_inversion(engine, request, prepared)
+    if entry is not None:
+        timings["encode_image"] = 0.0
+        timings["invert"] = 0.0
+        dev = engine.device
+        traj = [t.to(dev) for t in entry.trajectory] if entry.trajectory is not None else None
+        return Inverted(entry.y0.to(dev), entry.latent.to(dev), traj, 0, True)
+    reporter.phase("encode", "encoding the image")
+    t = time.perf_counter()
+    y0 = encode_image(engine, prepared.model_rgb)
+    timings["encode_image"] = time.perf_counter() - t
+    t = time.perf_counter()
+    velocity = make_velocity(
+        engine, request.source_prompt, request.source_guidance, prepared.height, prepared.width
+    )
+    timings["encode_prompt"] += time.perf_counter() - t
+    reporter.phase("invert", "inverting")
+    t = time.perf_counter()
+    keep = prepared.mask is not None
+    result = flow.invert(
+        velocity,
+        y0,
+        sigmas,
+        gamma=effective_gamma(request),
+        generator=seed_generator(request.seed, 0),
+        strength=request.strength,
+        keep_trajectory=keep,
+        callback=reporter.steps("invert"),
+    )
+    timings["invert"] = time.perf_counter() - t
+    engine.cache.put(
+        inversion_key(engine, request, prepared),
+        CachedInversion(
+            y0=result.y0,
+            y1=result.y1,
+            latent=result.latent,
+            trajectory=result.trajectory,
+            meta={"steps": request.steps, "gamma": effective_gamma(request),
+                  "strength": request.strength, "seed": request.seed,
+                  "height": prepared.height, "width": prepared.width, "model": engine.model_id},
+        ),
+    )
+    return Inverted(result.y0, result.latent, result.trajectory, result.nfe, False)
