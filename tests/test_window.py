@@ -366,7 +366,7 @@ def test_close_prompt_cancel_discard_and_save(qtbot, window, dialogs, tmp_path,
 
     dialogs.answers = [SB.Save]
     target = str(tmp_path / "saved-on-close.ora")
-    monkeypatch.setattr("rfedit_desktop.ui.main_window.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("rfedit_desktop.ui.file_actions.QFileDialog.getSaveFileName",
                         lambda *a, **k: (target, "OpenRaster (*.ora)"))
     assert window.close() is True
     assert os.path.exists(target)

@@ -1,0 +1,160 @@
+"""Opening, saving, exporting and importing files, with a clear message when one fails.
+
+A mixin of `MainWindow`: a file error is shown to the artist and the current document is kept,
+never lost; the recent-files menu is filled from here too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from rfedit_desktop.ui import document_io
+from rfedit_desktop.ui.new_document_dialog import NewDocumentDialog
+from rfedit_desktop.ui.recent_files import add_recent_file, recent_files, remove_recent_file
+
+OPEN_FILTER = ("Images and projects (*.ora *.png *.jpg *.jpeg *.webp *.tif *.tiff);;"
+               "OpenRaster (*.ora);;All files (*)")
+SAVE_FILTER = "OpenRaster (*.ora)"
+EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
+IMPORT_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+
+
+class FileActions:
+    """New/Open/Save/Export/Import, the unsaved-changes prompt and the recent files."""
+
+    def new_document(self) -> None:
+        if not self.maybe_save():
+            return
+        dialog = NewDocumentDialog(self)
+        if dialog.exec():
+            width, height, fill = dialog.values()
+            self.set_document(document_io.new_document(width, height, fill))
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = os.path.dirname(self.path) if self.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open", start, OPEN_FILTER)
+        if path:
+            self.open_path(path, ask=False)
+
+    def open_path(self, path: str, ask: bool = True) -> bool:
+        """Open an .ora project or an image; on failure show why and keep the current one."""
+        if ask and not self.maybe_save():
+            return False
+        try:
+            document = document_io.open_file(path)
+        except Exception as exc:  # noqa: BLE001 (any failure: message, never a crash)
+            self.show_error("Could not open file", exc, path)
+            return False
+        self.set_document(document)
+        self._remember(path)
+        warnings = getattr(document, "load_warnings", None)
+        if warnings:
+            self.statusBar().showMessage("Opened with fallbacks: " + "; ".join(warnings), 10000)
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self) -> bool:
+        stem = os.path.splitext(self.display_name())[0] or "untitled"
+        start = self.path or os.path.join(self._last_folder(), stem + ".ora")
+        path, _ = QFileDialog.getSaveFileName(self, "Save As", start, SAVE_FILTER)
+        if not path:
+            return False
+        if not path.lower().endswith(".ora"):
+            path += ".ora"
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        try:
+            document_io.save_ora(self._document, path)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Could not save", exc, path)
+            return False
+        self.autosaver.discard()
+        self._remember(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def export_dialog(self) -> None:
+        stem = os.path.splitext(self.display_name())[0] or "untitled"
+        base = os.path.join(os.path.dirname(self.path) if self.path else self._last_folder(),
+                            stem)
+        path, _ = QFileDialog.getSaveFileName(self, "Export Image", base + ".png", EXPORT_FILTER)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> bool:
+        try:
+            document_io.export_image(self._document, path)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Could not export", exc, path)
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def import_layer_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import Image as Layer", "", IMPORT_FILTER)
+        if path:
+            self.import_layer(path)
+
+    def import_layer(self, path: str) -> bool:
+        try:
+            document_io.import_layer(self._document, path)
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Could not import", exc, path)
+            return False
+        return True
+
+    def maybe_save(self) -> bool:
+        """Before losing the document: True to go on (saved or discarded), False to stay."""
+        if self._skip_save_prompt or not self.is_modified():
+            return True
+        name = self.display_name()
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to “{name}” first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def show_error(self, title: str, exc: BaseException, path: str | None = None) -> None:
+        message = str(exc) or exc.__class__.__name__
+        if path and path not in message:
+            message = f"{message}\n\nFile: {path}"
+        QMessageBox.critical(self, title, message)
+
+    def _last_folder(self) -> str:
+        files = recent_files(self.settings)
+        return os.path.dirname(files[0]) if files else os.path.expanduser("~")
+
+    def _remember(self, path: str) -> None:
+        add_recent_file(self.settings, path)
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = recent_files(self.settings)
+        for path in files:
+            act = self.recent_menu.addAction(os.path.basename(path))
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _=False, p=path: self._open_recent(p))
+        if not files:
+            empty = self.recent_menu.addAction("(none)")
+            empty.setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        if not os.path.exists(path):
+            remove_recent_file(self.settings, path)
+            QMessageBox.warning(self, "File not found", f"{path}\nno longer exists.")
+            return
+        self.open_path(path)
