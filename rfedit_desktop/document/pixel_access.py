@@ -1,0 +1,116 @@
+"""Reading the Document's pixels: the composite, single layers, the mask, thumbnails.
+
+A mixin of `Document`: what the canvas, the AI edit and the layers panel read, apart from
+what changes the document.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from .errors import DocumentError
+from .image_io import new_image, qimage_to_array
+
+if TYPE_CHECKING:
+    from .document import LayerRef
+    from .layer import Layer
+
+MASK_TINT = QColor(255, 40, 40, 110)
+"""Default colour of the mask overlay (semi-transparent red)."""
+
+
+class PixelAccess:
+    """The document's pixels as QImages and numpy arrays, at document size.
+
+    Mixed into `Document`: uses its size, composite cache (`_cache`) and layer lookups.
+    """
+
+    def composite(self, rect: QRect | None = None) -> QImage:
+        """The visible picture (no mask) over `rect` (default all), ARGB32_Premultiplied."""
+        return self._cache.render(rect)
+
+    def draw_composite(self, painter: QPainter, rect: QRect) -> None:
+        """Draw the cached composite tiles covering `rect` with `painter` (canvas paintEvent)."""
+        self._cache.draw(painter, rect)
+
+    def draw_mask_overlay(self, painter: QPainter, rect: QRect, color: QColor = MASK_TINT) -> None:
+        """Draw the mask as `color` tinted by mask coverage over `rect`, if a visible mask exists."""
+        mask = self.mask_layer
+        if mask is None or not mask.visible:
+            return
+        area = rect & mask.bounds()
+        if area.isEmpty():
+            return
+        tint = mask.image.copy(area.translated(-mask.x, -mask.y))
+        p = QPainter(tint)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        p.fillRect(tint.rect(), color)
+        p.end()
+        painter.drawImage(area.topLeft(), tint)
+
+    def composite_for_edit(self, source: str = "visible") -> np.ndarray:
+        """Pixels for the AI edit as HxWx4 straight RGBA uint8 at document size.
+
+        `source="visible"`: the composite (no mask). `source="active"`: the active layer alone,
+        placed at its offset on a transparent canvas.
+        """
+        if source == "visible":
+            return qimage_to_array(self.composite(), straight=True)
+        if source == "active":
+            layer = self.edit_target_layer()
+            if layer is None:
+                raise DocumentError("There is no paint layer to edit.")
+            return qimage_to_array(self._layer_on_canvas(layer), straight=True)
+        raise ValueError(f"source must be 'visible' or 'active', not {source!r}")
+
+    def layer_array(self, layer: LayerRef, straight: bool = True) -> np.ndarray:
+        """One layer at document size as HxWx4 RGBA uint8 (outside its bounds: transparent)."""
+        return qimage_to_array(self._layer_on_canvas(self.layer(layer)), straight=straight)
+
+    def mask_array(self) -> np.ndarray | None:
+        """The edit region as HxW float32 in [0, 1] (1 = may change), or None.
+
+        None when there is no mask layer or it is empty (an empty region would forbid every
+        change). The mask applies even while its overlay is hidden.
+        """
+        mask = self.mask_layer
+        if mask is None:
+            return None
+        canvas = self._layer_on_canvas(mask)
+        alpha = qimage_to_array(canvas, straight=False)[..., 3]
+        if not alpha.any():
+            return None
+        return alpha.astype(np.float32) / 255.0
+
+    def layer_thumbnail(self, layer: LayerRef, max_side: int = 64) -> QImage:
+        """A small image of a layer at document proportions, for the layers panel."""
+        canvas = self._layer_on_canvas(self.layer(layer))
+        return canvas.scaled(
+            max_side,
+            max_side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+
+    def thumbnail(self, max_side: int = 256) -> QImage:
+        """The composite scaled to fit `max_side` (OpenRaster thumbnail, recent files)."""
+        return self.composite().scaled(
+            max_side,
+            max_side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+
+    def _layer_on_canvas(self, layer: Layer) -> QImage:
+        if layer.bounds() == self.rect():
+            return layer.image
+        canvas = new_image(self._w, self._h)
+        p = QPainter(canvas)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        p.drawImage(QPoint(layer.x, layer.y), layer.image)
+        p.end()
+        return canvas
