@@ -34,6 +34,7 @@ def effective_gamma(request: EditRequest) -> float:
 
 
 def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> str:
+    """The cache key: everything that changes the inverted latent, and nothing else."""
     return engine.cache.make_key(
         image=prepared.digest,
         model=engine.model_id,
