@@ -18,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .architecture import NATIVE_MU, T5_MAX_LENGTH, assemble_pipeline, build_transformer, build_vae
+from .architecture import (
+    SIGMA_SHIFT,
+    T5_MAX_LENGTH,
+    assemble_pipeline,
+    build_transformer,
+    build_vae,
+)
 from .dataset import RESOLUTION, all_captions, make_dataset, random_scene, render
 
 DATA_SEED = 2024
@@ -137,36 +143,39 @@ def pack(latents):
     return x.reshape(n, (h // 2) * (w // 2), c * 4)
 
 
-def shifted_sigmas(u, mu: float):
-    """Flux's time shift applied to uniform-ish samples u in (0, 1)."""
-    return math.exp(mu) / (math.exp(mu) + (1.0 / u - 1.0))
+def shifted_sigmas(u, shift: float):
+    """SD3's static time shift `k u / (1 + (k - 1) u)` applied to samples u in (0, 1): k > 1
+    moves sigma towards 1, where the outline of the object is decided."""
+    return shift * u / (1.0 + (shift - 1.0) * u)
 
 
-def train_transformer(pipe, tokens, caption_idx, text, steps, batch, deadline, log, checkpoint):
-    """Rectified flow: x_s = (1-s) x0 + s e, regress e - x0; logit-normal s with Flux's shift
-    at this model's native token count; 10% of captions dropped to the empty prompt."""
+def train_transformer(
+    pipe, tokens, caption_idx, text, steps, batch, deadline, log, checkpoint, lr=3e-3
+):
+    """Rectified flow: x_s = (1-s) x0 + s e, regress e - x0; logit-normal s shifted by the
+    scheduler's static shift (so training and sampling weight the same noise levels); 10% of
+    captions dropped to the empty prompt."""
     import torch
 
     embeds, pooled, empty = text
     tr = pipe.transformer.train()
-    opt = torch.optim.AdamW(tr.parameters(), lr=6e-4, weight_decay=0.0, betas=(0.9, 0.99))
+    opt = torch.optim.AdamW(tr.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(NOISE_SEED + 1)
     n, seq, _ = tokens.shape
     side = int(math.isqrt(seq))
     img_ids = pipe._prepare_latent_image_ids(1, side, side, "cpu", torch.float32)
     txt_ids = torch.zeros(T5_MAX_LENGTH, 3)
-    mu = NATIVE_MU
     avg = None
     t_start = time.monotonic()
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, steps, 6e-4, 100)
+            g["lr"] = lr_at(step, steps, lr, 100)
         idx = torch.randint(0, n, (batch,), generator=gen)
         x0 = tokens[idx]
         cap = caption_idx[idx].clone()
         cap[torch.rand(batch, generator=gen) < 0.1] = empty
         u = torch.sigmoid(torch.randn(batch, generator=gen))
-        s = shifted_sigmas(u, mu).clamp(1e-4, 1.0)
+        s = shifted_sigmas(u, SIGMA_SHIFT).clamp(1e-4, 1.0)
         e = torch.randn(x0.shape, generator=gen)
         xs = (1 - s)[:, None, None] * x0 + s[:, None, None] * e
         pred = tr(
@@ -236,6 +245,11 @@ def sample_grid(pipe, captions: list[str], path: Path, seed: int = 0, steps: int
     ).save(path)
 
 
+# What the CLI/GUI may use as this model's edit defaults (rfedit.json "edit_defaults"): on the
+# demo model a full inversion with eta 1 on the first steps edits better than FLUX.1's default
+# window (see docs/demo.md).
+EDIT_DEFAULTS = {"eta": 1.0, "start": 0.0, "stop": round(5 / 28, 4), "strength": 1.0}
+
 PREVIEW_CAPTIONS = [
     "a large red circle on a blue background",
     "a large green square on a white background",
@@ -254,14 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=45.0, help="wall-clock cap for the whole run")
     ap.add_argument("--quick", action="store_true", help="a smoke run of a few steps")
     ap.add_argument("--vae-steps", type=int, default=2000)
-    ap.add_argument("--steps", type=int, default=2400, help="transformer steps")
+    ap.add_argument("--steps", type=int, default=5500, help="transformer steps")
     ap.add_argument("--images", type=int, default=16000, help="training images for the transformer")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-3, help="transformer peak learning rate")
     ap.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="torch threads; 1 is faster than 2 on a 2-core machine shared with other work",
+        default=2,
+        help="torch threads (the shipped run: 2, on a quiet 2-core machine, 3 steps/s; under "
+        "heavy load from other work 1 thread was faster)",
     )
     ap.add_argument("--log", type=Path, default=None)
     ap.add_argument("--vae-from", type=Path, default=None, help="reuse the VAE of a model folder")
@@ -320,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "latent_rgb_factors": factors,
         "latent_rgb_bias": bias,
         "default_guidance": 1.0,
+        "edit_defaults": EDIT_DEFAULTS,
         "max_sequence_length": T5_MAX_LENGTH,
         "description": (
             "rfedit's demo model: FLUX.1's architecture scaled down (2.3 M-parameter transformer, "
@@ -344,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         deadline,
         log,
         checkpoint,
+        args.lr,
     ):
         settings["training"] = {"transformer_steps": step, "checkpoint": True}
         save(pipe, args.out, settings, log)
@@ -354,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         "transformer_steps": args.steps,
         "images": args.images,
         "batch": args.batch,
+        "lr": args.lr,
+        "sigma_shift": SIGMA_SHIFT,
         "vae_minutes": round(t_vae / 60, 1),
         "transformer_minutes": round(t_tr / 60, 1),
         "vae_psnr_db": round(psnr, 2),
