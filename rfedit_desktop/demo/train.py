@@ -246,9 +246,9 @@ def sample_grid(pipe, captions: list[str], path: Path, seed: int = 0, steps: int
 
 
 # What the CLI/GUI may use as this model's edit defaults (rfedit.json "edit_defaults"): on the
-# demo model a full inversion with eta 1 on the first steps edits better than FLUX.1's default
-# window (see docs/demo.md).
-EDIT_DEFAULTS = {"eta": 1.0, "start": 0.0, "stop": round(5 / 28, 4), "strength": 1.0}
+# demo model, inverting only to strength 0.7 kept the source closer and hit the new prompt more
+# often than a full inversion (docs/demo.md, "Edit defaults").
+EDIT_DEFAULTS = {"eta": 0.9, "start": 0.0, "stop": 0.25, "strength": 0.7}
 
 PREVIEW_CAPTIONS = [
     "a large red circle on a blue background",
