@@ -5,7 +5,6 @@ with queued signals. torch and diffusers are imported on the worker thread only,
 a model is loaded, so the window appears before either is touched.
 """
 
-from rfedit_desktop.jobs import qt_workaround  # noqa: F401  (pins True/False; see the module)
 from rfedit_desktop.jobs.errors import friendly_message
 from rfedit_desktop.jobs.job import JobKind
 from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, ModelChoice
