@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rfedit_desktop import flow  # noqa: E402
 from rfedit_desktop.engine.cache import InversionCache  # noqa: E402
 from rfedit_desktop.engine.pipeline import (  # noqa: E402
-    _sigmas,
     encode_image,
     make_velocity,
     run_edit,
 )
 from rfedit_desktop.engine.request import EditRequest  # noqa: E402
+from rfedit_desktop.engine.sampling import sigma_schedule  # noqa: E402
 from rfedit_desktop.engine.session import load_engine  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def round_trip_table(engine, image: np.ndarray, step_counts: list[int]) -> list[
     velocity = make_velocity(engine, "", engine.default_guidance, h, w)
     rows = []
     for n in step_counts:
-        sigmas = _sigmas(engine, n, h, w)
+        sigmas = sigma_schedule(engine, n, h, w)
         inv = flow.invert(velocity, y0, sigmas, gamma=0.0)
         back = flow.edit(velocity, inv.latent, y0, sigmas, eta=0.0)
         rmse = float(((back - y0) ** 2).mean().sqrt())

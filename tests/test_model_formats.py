@@ -555,7 +555,8 @@ def test_engine_grid_and_guidance_follow_the_model(request, variant) -> None:
     from diffusers import FlowMatchEulerDiscreteScheduler
     from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
-    from rfedit_desktop.engine.pipeline import _sigmas, make_velocity
+    from rfedit_desktop.engine.pipeline import make_velocity
+    from rfedit_desktop.engine.sampling import sigma_schedule
     from rfedit_desktop.engine.session import load_engine
 
     folder = request.getfixturevalue(f"{variant}_folder")
@@ -563,7 +564,7 @@ def test_engine_grid_and_guidance_follow_the_model(request, variant) -> None:
     assert engine.guidance_embeds is (variant == "dev")
     assert engine.shift_grid is (variant == "dev")
     for steps, side in ((4, 64), (28, 1024)):
-        ours = _sigmas(engine, steps, side, side)
+        ours = sigma_schedule(engine, steps, side, side)
         # What diffusers' FluxPipeline does with this model's own scheduler config.
         scheduler = FlowMatchEulerDiscreteScheduler.from_config(engine.pipe.scheduler.config)
         cfg = scheduler.config

@@ -34,18 +34,10 @@ from .session import Engine
 from .validation import MAX_STEPS, validate_request
 from .velocity import make_velocity
 
-# The old private names, kept for tests and benchmarks that import them from here.
-_Reporter = Reporter
-_seed_generator = seed_generator
-_sigmas = sigma_schedule
-
 __all__ = [
     "FEATHER_FRACTION",
     "MAX_STEPS",
     "Prepared",
-    "_Reporter",
-    "_seed_generator",
-    "_sigmas",
     "cached_inversion",
     "decode_latent",
     "edit_weight",
