@@ -60,7 +60,7 @@ def test_widgets_refuse_out_of_range_values(panel) -> None:
     assert (params["start"], params["stop"]) == (0.0, 1.0)
     assert panel.variants() == 8
     # Whatever the widgets allow, the engine accepts: the two agree on the ranges.
-    from rfedit_desktop.engine.pipeline import validate_request
+    from rfedit_desktop.engine.validation import validate_request
 
     params["prompt"] = "x"
     validate_request(EditRequest(image=np.zeros((8, 8, 3), np.uint8), **params))

@@ -2,54 +2,31 @@
 
 The sampling mathematics lives in `flow/`; this module is the short glue that runs the steps in
 order: `validation`, `prepare` (pixels, sizes, masks), `latents` (VAE), `velocity` (the
-transformer), `inversion` (cached), `progress` (previews, cancel). The names other code imported
-from here before the split are re-exported below.
+transformer), `inversion` (cached), `progress` (previews, cancel).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .. import flow
 from ..errors import EditError
 from . import images
-from .inversion import cached_inversion, inversion_key, invert_or_reuse
+from .inversion import inversion_key, invert_or_reuse
 from .latents import decode_latent, encode_image, latent_mask
-from .prepare import (
-    FEATHER_FRACTION,
-    Prepared,
-    composite_in_mask,
-    edit_weight,
-    pixel_budget,
-    prepare,
-)
+from .prepare import Prepared, composite_in_mask, pixel_budget, prepare
 from .progress import Reporter
 from .request import EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
-from .session import Engine
-from .validation import MAX_STEPS, validate_request
+from .validation import validate_request
 from .velocity import make_velocity
 
-__all__ = [
-    "FEATHER_FRACTION",
-    "MAX_STEPS",
-    "Prepared",
-    "cached_inversion",
-    "decode_latent",
-    "edit_weight",
-    "encode_image",
-    "inversion_key",
-    "make_velocity",
-    "prepare",
-    "run_edit",
-    "run_generate",
-    "run_invert",
-    "validate_request",
-]
+if TYPE_CHECKING:
+    from .session import Engine
 
 
 # -- the one edit path --------------------------------------------------------------------------

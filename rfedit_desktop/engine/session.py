@@ -106,7 +106,8 @@ class Engine:
 
     def is_cached(self, request: EditRequest) -> bool:
         """Would `run_edit(self, request)` skip the inversion? Cheap: no model call."""
-        from .pipeline import cached_inversion, prepare
+        from .inversion import cached_inversion
+        from .prepare import prepare
 
         try:
             prepared = prepare(self, request)
