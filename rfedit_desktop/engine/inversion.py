@@ -4,11 +4,14 @@ Cache policy: an inversion is keyed by the preprocessed pixels, the model, the s
 the effective gamma (0 for the "ode" method), strength, seed, source prompt and source
 guidance. The per-step trajectory, which only masked edits need, is stored only when a masked
 request computes the inversion: an entry without it serves unmasked edits, and a masked edit
-that finds such an entry recomputes and replaces it (with the trajectory) once.
+that finds such an entry recomputes and replaces it (with the trajectory) once. An entry whose
+tensors do not fit the request (shape, trajectory length, non-finite values) is dropped and
+recomputed.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,8 @@ from .velocity import make_velocity
 
 if TYPE_CHECKING:
     from .session import Engine
+
+log = logging.getLogger(__name__)
 
 
 def effective_gamma(request: EditRequest) -> float:
@@ -68,9 +73,41 @@ def cached_inversion(
     entry = engine.cache.get(key)
     if entry is None:
         return None
+    problem = entry_problem(engine, request, prepared, entry)
+    if problem:
+        log.warning("dropping inversion cache entry %s: %s", key, problem)
+        engine.cache.discard(key)
+        return None
     if prepared.mask is not None and entry.trajectory is None:
         return None
     return entry
+
+
+def latent_shape(engine: Engine, prepared: Prepared) -> tuple[int, int, int]:
+    """The packed latent `encode_image` makes of the prepared pixels: (1, tokens, 4C)."""
+    f = engine.vae_scale_factor
+    tokens = (prepared.height // f // 2) * (prepared.width // f // 2)
+    return (1, tokens, 4 * engine.latent_channels)
+
+
+def entry_problem(
+    engine: Engine, request: EditRequest, prepared: Prepared, entry: CachedInversion
+) -> str:
+    """Why `entry` cannot serve `request` ("" if it can): a file with a valid checksum may
+    still have been written for another size or grid, or hold NaNs."""
+    want = latent_shape(engine, prepared)
+    named = entry.tensors()
+    for name, t in named.items():
+        if tuple(t.shape) != want:
+            return f"{name} has shape {tuple(t.shape)}, the request needs {want}"
+    if entry.trajectory is not None:
+        points = request.steps - flow.start_index(request.steps, request.strength) + 1
+        if len(entry.trajectory) != points:
+            return f"trajectory has {len(entry.trajectory)} points, the request needs {points}"
+    for name, t in named.items():
+        if not t.is_floating_point() or not bool(torch.isfinite(t).all()):
+            return f"{name} is not finite floating point"
+    return ""
 
 
 @dataclass
