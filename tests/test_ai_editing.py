@@ -315,7 +315,7 @@ def test_backslash_shows_the_original_on_the_canvas(qtbot, win) -> None:
 
 
 def test_edit_history_is_saved_in_the_ora(qtbot, win, tmp_path) -> None:
-    from rfedit_desktop.document.ora import load_ora
+    from rfedit_desktop.document.opening import load_ora
 
     ai = win.ai
     stroke(qtbot, win, [(10, 30), (50, 30)])
@@ -396,7 +396,7 @@ def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
 
 def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
                                                                     tmp_path) -> None:
-    from rfedit_desktop.document.ora import load_ora
+    from rfedit_desktop.document.opening import load_ora
     from rfedit_desktop.jobs.inversion_archive import key_of
 
     ai = win.ai

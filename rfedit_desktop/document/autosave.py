@@ -180,7 +180,7 @@ def recover(entry: RecoveryEntry):
 
     The autosave files stay until the artist saves or calls `entry.discard()`.
     """
-    from .ora import load_ora
+    from .opening import load_ora
 
     doc = load_ora(entry.ora_path)
     doc.set_file_path(entry.original_path)

@@ -133,6 +133,3 @@ class CompositeCache:
         """
         for top_left, img in self.tiles(rect):
             painter.drawImage(top_left, img)
-
-    def nbytes(self) -> int:
-        return sum(int(t.sizeInBytes()) for t in self._tiles.values())

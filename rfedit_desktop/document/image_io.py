@@ -225,19 +225,6 @@ def read_image(path: str | Path) -> QImage:
     return array_to_qimage(read_image_array(path))
 
 
-def open_image(path: str | Path):
-    """An image file as a new one-layer Document: clean, no project file path yet, and
-    `source_path` set to the image (Save then asks for an .ora name)."""
-    from .document import Document
-
-    path = Path(path)
-    img = read_image(path)
-    doc = Document(img.width(), img.height())
-    doc.add_layer(path.stem or "Background", image=img, undoable=False)
-    doc.source_path = str(path)
-    return doc
-
-
 def export_image(
     document,
     path: str | Path,

@@ -11,6 +11,7 @@ import os
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from rfedit_desktop.ui import document_io
+from rfedit_desktop.ui.background_task import run_with_progress
 from rfedit_desktop.ui.new_document_dialog import NewDocumentDialog
 from rfedit_desktop.ui.recent_files import add_recent_file, recent_files, remove_recent_file
 
@@ -45,7 +46,9 @@ class FileActions:
         if ask and not self.maybe_save():
             return False
         try:
-            document = document_io.open_file(path)
+            read = run_with_progress(self, f"Opening {os.path.basename(path)} …",
+                                     lambda progress: document_io.read_file(path, progress))
+            document = document_io.file_document(read, path)
         except Exception as exc:  # noqa: BLE001 (any failure: message, never a crash)
             self.show_error("Could not open file", exc, path)
             return False
