@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from rfedit_desktop.errors import EditError
+from rfedit_desktop.jobs import inversion_archive
 from rfedit_desktop.jobs.model_choice import ModelChoice
 
 LoadProgress = Callable[[float, str], None]
@@ -68,14 +70,35 @@ class EngineBackend:
         return bool(engine.is_cached(request))
 
     def export_inversion(self, engine: Any, request: Any) -> tuple[str, bytes] | None:
-        from rfedit_desktop.jobs.inversion_archive import export_inversion  # noqa: PLC0415
+        """(project file name, bytes) of `request`'s cached inversion, or None if none."""
+        from rfedit_desktop.engine.inversion_bytes import export_inversion  # noqa: PLC0415
 
-        return export_inversion(engine, request)
+        exported = export_inversion(engine, request)
+        if exported is None:
+            return None
+        key, data = exported
+        return inversion_archive.file_name(key), data
 
     def import_inversions(self, engine: Any, files: dict[str, bytes]) -> int:
-        from rfedit_desktop.jobs.inversion_archive import import_inversions  # noqa: PLC0415
+        """Give the engine the project's inversions; the count, or EditError naming the
+        damaged ones after the good ones went in."""
+        from rfedit_desktop.engine.inversion_bytes import import_inversion  # noqa: PLC0415
 
-        return import_inversions(engine, files)
+        added, problems = 0, []
+        for name, data in files.items():
+            key = inversion_archive.key_of(name)
+            if key is None:
+                continue
+            try:
+                import_inversion(engine, key, bytes(data))
+            except EditError as exc:
+                problems.append(str(exc))
+                continue
+            added += 1
+        if problems:
+            raise EditError(f"{len(problems)} of the project's stored inversions could not be "
+                            f"used: {problems[0]}.")
+        return added
 
     def release(self) -> None:
         """Give memory back after an out-of-memory error or before loading another model."""

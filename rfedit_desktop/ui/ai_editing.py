@@ -297,7 +297,13 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
 
     def _on_failed(self, job_id: int, message: str) -> None:
         if job_id in self._archive_jobs:
-            del self._archive_jobs[job_id]  # a missed shortcut; the edit itself succeeded
+            document = self._archive_jobs.pop(job_id)
+            if document is None:  # an import: the good entries went in
+                self._schedule_cache_query()
+                self.panel.show_status(f"Stored inversions: {message}", error=True)
+            else:  # the edit itself succeeded; the project just will not carry its inversion
+                self.panel.show_status(
+                    f"Could not keep the inversion in the project: {message}", error=True)
             return
         if self._contexts.pop(job_id, None) is None:
             return
