@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt
 
-from .atomic import atomic_write
+from ..errors import FileError
+from ..files.atomic import atomic_write, remove_stale_temporaries
+from ..imaging.decode import to_array, with_alpha
 from .blend import from_svg_name, svg_name
 from .errors import DocumentError
-from .image_io import _to_rgba8, array_to_qimage, qimage_to_array
+from .image_io import array_to_qimage, qimage_to_array
 from .layer import MASK, PAINT, Layer, next_layer_id, reserve_layer_id
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
@@ -151,7 +153,10 @@ def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
     file intact and raises DocumentError. Does not change the document (see Document.save,
     which also marks it clean)."""
     data = ora_bytes(doc, compress_level)
-    atomic_write(path, lambda f: f.write(data))
+    try:
+        atomic_write(path, data)
+    except FileError as e:
+        raise DocumentError(str(e)) from e
 
 
 # --------------------------------------------------------------------------- reading
@@ -226,7 +231,7 @@ def _decode_png(data: bytes, name: str, label: str):
             if im.format != "PNG":
                 raise DocumentError(f'"{label}": {name} is not a PNG image.')
             im.load()
-            arr = _to_rgba8(im)  # also scales 16-bit greys instead of clipping them
+            arr = with_alpha(to_array(im))  # also scales 16-bit greys instead of clipping them
     except DocumentError:
         raise
     except Exception as e:  # Pillow raises many types for damaged data
@@ -293,6 +298,7 @@ def load_ora(path: str | Path):
         raise DocumentError(f'"{label}" does not exist.')
     if path.is_dir():
         raise DocumentError(f'"{label}" is a folder, not a file.')
+    remove_stale_temporaries(path)  # what killed saves of this project left beside it
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:

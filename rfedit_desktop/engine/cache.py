@@ -17,7 +17,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from .. import paths
+from ..files.atomic import atomic_write
 from .images import image_digest  # noqa: F401  (re-exported: keys are built from it)
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class InversionCache:
 
     # -- disk tier ----------------------------------------------------------------------------
     def _write(self, key: str, path: Path, entry: CachedInversion) -> None:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         # safetensors refuses tensors that share memory (the trajectory holds y0 and latent)
         tensors = {k: t.contiguous().clone() for k, t in entry.tensors().items()}
@@ -224,17 +224,14 @@ class InversionCache:
             "trajectory": str(len(entry.trajectory)) if entry.trajectory is not None else "none",
             "meta": json.dumps(entry.meta, sort_keys=True, default=str),
         }
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
         try:
+            data = save(tensors, metadata=metadata)
+            if len(data) > self.disk_bytes:
+                return  # larger than the whole disk budget: memory only
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_file(tensors, str(tmp), metadata=metadata)
-            if _size(tmp) > self.disk_bytes:
-                _unlink(tmp)  # larger than the whole disk budget: memory only
-                return
-            os.replace(tmp, path)
+            atomic_write(path, data)
         except Exception as exc:  # noqa: BLE001  (a full disk must not fail the edit)
             log.warning("could not write inversion cache entry %s: %s", path, exc)
-            _unlink(tmp)
 
     def _load(self, key: str, path: Path) -> CachedInversion | None:
         if not path.is_file():
