@@ -258,24 +258,28 @@ def _report(result: Any, out: Path, request: Any, engine: Any, seconds: float) -
     }
 
 
-def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    """One input: its report. Several: the model loads once, each input is edited in turn,
-    and one that fails is reported on stderr while the others still run."""
+def _edit_one(args: argparse.Namespace, engine: Any, bars: _Bars, image: Any, mask: Any,
+              out: Path) -> dict[str, Any]:
     from .engine.images import save_image
     from .engine.pipeline import run_edit
 
+    request = _request(args, image, mask, engine, args.prompt)
+    t = time.perf_counter()
+    result = run_edit(engine, request, progress=bars)
+    bars.close()
+    save_image(result.image, out, result.metadata)
+    return _report(result, out, request, engine, time.perf_counter() - t)
+
+
+def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
+    """One input: its report. Several: the model loads once, each input is edited in turn,
+    and one that fails is reported on stderr while the others still run."""
     pairs = _outputs(args)
     if args.preset:
         get_preset(args.preset)
     if len(pairs) == 1:
         image, mask = _read_inputs(args, pairs[0][0])
-        engine = _engine(args)
-        request = _request(args, image, mask, engine, args.prompt)
-        t = time.perf_counter()
-        result = run_edit(engine, request, progress=bars)
-        bars.close()
-        save_image(result.image, pairs[0][1], result.metadata)
-        return _report(result, pairs[0][1], request, engine, time.perf_counter() - t)
+        return _edit_one(args, _engine(args), bars, image, mask, pairs[0][1])
 
     failed: list[dict[str, str]] = []
 
@@ -284,30 +288,23 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
         print(f"rfedit-cli: error: {src}: {exc}", file=sys.stderr)
         failed.append({"input": src, "error": str(exc)})
 
-    good = []
+    readable = []
     for src, out in pairs:  # a bad file is named before the model loads
         try:
             _read_inputs(args, src)
-            good.append((src, out))
+            readable.append((src, out))
         except EditError as exc:
             fail(src, exc)
-    if not good:
+    if not readable:
         raise EditError(f"None of the {len(pairs)} inputs could be read.")
     engine = _engine(args)
     done = []
-    for src, out in good:
+    for src, out in readable:
         try:
             image, mask = _read_inputs(args, src)
-            request = _request(args, image, mask, engine, args.prompt)
-            t = time.perf_counter()
-            result = run_edit(engine, request, progress=bars)
-            bars.close()
-            save_image(result.image, out, result.metadata)
+            done.append({"input": src, **_edit_one(args, engine, bars, image, mask, out)})
         except (EditError, OSError) as exc:
             fail(src, exc)
-            continue
-        done.append({"input": src, **_report(result, out, request, engine,
-                                             time.perf_counter() - t)})
     if not done:
         raise EditError(f"None of the {len(pairs)} inputs was edited.")
     return {"results": done, "failed": failed, "model": engine.name}
