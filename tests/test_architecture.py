@@ -12,8 +12,16 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "rfedit_desktop"
 
+# The package-level base modules every layer shares (atomic files, image decoding): no torch,
+# no Qt, and nothing of rfedit above them.
+_BASE = {"torch", "PySide6", "diffusers", "transformers", "rfedit_desktop.flow",
+         "rfedit_desktop.engine", "rfedit_desktop.document", "rfedit_desktop.jobs",
+         "rfedit_desktop.ui", "rfedit_desktop.server", "rfedit_desktop.demo"}
+
 # For each layer: top-level modules it must never import (directly, in any function).
 FORBIDDEN = {
+    "files": _BASE,
+    "imaging": _BASE,
     "flow": {"PySide6", "diffusers", "transformers", "rfedit_desktop.engine",
              "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui",
              "rfedit_desktop.demo"},
@@ -225,3 +233,14 @@ def test_request_types_import_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_base_modules_import_without_torch_or_qt() -> None:
+    """Importing them (and what they import) loads neither torch nor Qt."""
+    code = (
+        "import sys; import rfedit_desktop.files.atomic, rfedit_desktop.imaging.decode, "
+        "rfedit_desktop.imaging.encode; "
+        "print(sorted(m for m in ('torch', 'PySide6') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

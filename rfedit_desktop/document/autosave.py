@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from .atomic import atomic_write
+from ..errors import FileError
+from ..files.atomic import atomic_write
 from .errors import DocumentError
 
 
@@ -103,8 +104,10 @@ class AutosaveSession:
             "document_name": doc.display_name if doc is not None else "",
             "original_path": doc.file_path if doc is not None else None,
         }
-        data = json.dumps(info).encode("utf-8")
-        atomic_write(self.marker_path, lambda f: f.write(data))
+        try:
+            atomic_write(self.marker_path, json.dumps(info).encode("utf-8"))
+        except FileError as e:
+            raise DocumentError(str(e)) from e
 
     def write(self, doc) -> Path:
         """Save a recovery copy of `doc` now (atomic); does not touch its modified state."""

@@ -38,10 +38,12 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from .atomic import atomic_write
+from ..errors import FileError
+from ..files.atomic import atomic_write, remove_stale_temporaries
+from ..imaging.decode import to_array, with_alpha
 from .blend import from_svg_name, svg_name
 from .errors import DocumentError
-from .image_io import _to_rgba8, array_to_qimage, qimage_to_array
+from .image_io import array_to_qimage, qimage_to_array
 from .layer import MASK, PAINT, Layer
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
@@ -160,7 +162,10 @@ def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
         raise DocumentError(
             f'Not enough memory to save "{Path(path).name}"; the file on disk was not changed.'
         ) from e
-    atomic_write(path, lambda f: f.write(data))
+    try:
+        atomic_write(path, data)
+    except FileError as e:
+        raise DocumentError(str(e)) from e
 
 
 # --------------------------------------------------------------------------- reading
@@ -245,7 +250,7 @@ def _decode_png(data: bytes, name: str, label: str):
             if im.format != "PNG":
                 raise DocumentError(f'"{label}": {name} is not a PNG image.')
             im.load()
-            arr = _to_rgba8(im)  # also scales 16-bit greys instead of clipping them
+            arr = with_alpha(to_array(im))  # also scales 16-bit greys instead of clipping them
     except DocumentError:
         raise
     except Exception as e:  # Pillow raises many types for damaged data
@@ -332,6 +337,7 @@ def read_ora(path: str | Path, progress: ProgressFn | None = None) -> OraContent
         raise DocumentError(f'"{label}" does not exist.')
     if path.is_dir():
         raise DocumentError(f'"{label}" is a folder, not a file.')
+    remove_stale_temporaries(path)  # what killed saves of this project left beside it
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:

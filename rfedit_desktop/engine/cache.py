@@ -19,7 +19,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 
 from .. import paths
+from ..files.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -224,18 +224,14 @@ class InversionCache:
 
     # -- disk tier ----------------------------------------------------------------------------
     def _write(self, key: str, path: Path, entry: CachedInversion) -> None:
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             data = entry_bytes(key, entry)
+            if len(data) > self.disk_bytes:
+                return  # larger than the whole disk budget: memory only
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            if _size(tmp) > self.disk_bytes:
-                _unlink(tmp)  # larger than the whole disk budget: memory only
-                return
-            os.replace(tmp, path)
+            atomic_write(path, data)
         except Exception as exc:  # noqa: BLE001  (a full disk must not fail the edit)
             log.warning("could not write inversion cache entry %s: %s", path, exc)
-            _unlink(tmp)
 
     def _load(self, key: str, path: Path) -> CachedInversion | None:
         if not path.is_file():

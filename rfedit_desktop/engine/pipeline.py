@@ -22,7 +22,7 @@ from .prepare import Prepared, composite_in_mask, pixel_budget, prepare
 from .progress import Reporter
 from .request import EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
-from .validation import validate_request
+from .validation import validate_request, validate_side
 from .velocity import make_velocity
 
 if TYPE_CHECKING:
@@ -203,9 +203,8 @@ def run_generate(
     check = EditRequest(image=None, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
                         preview_every=preview_every)
     validate_request(check)
-    for name, v in (("width", width), ("height", height)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= 8192:
-            raise EditError(f"{name} must be a whole number from 16 to 8192, got {v!r}.")
+    validate_side("width", width)
+    validate_side("height", height)
     m = engine.size_multiple
     budget = engine.max_pixels or width * height
     h, w = images.fit_size(height, width, min(width * height, budget), multiple=m)

@@ -12,6 +12,8 @@ from ..errors import EditError
 from .request import METHODS, EditRequest
 
 MAX_STEPS = 200
+MIN_SIDE, MAX_SIDE = 16, 8192
+"""The width and height a generated image may have, in pixels."""
 
 
 def _number(name: str, value: Any) -> float:
@@ -62,3 +64,11 @@ def validate_request(request: EditRequest) -> None:
         or not all(isinstance(c, int) and 0 <= c <= 255 for c in bg)
     ):
         raise EditError(f"background must be three integers 0..255, got {bg!r}.")
+
+
+def validate_side(name: str, value: Any) -> None:
+    """A generated image's width or height: a whole number from MIN_SIDE to MAX_SIDE."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:
+        raise EditError(
+            f"{name} must be a whole number from {MIN_SIDE} to {MAX_SIDE}, got {value!r}."
+        )
