@@ -27,14 +27,14 @@ from .image_io import new_image
 from .layer import Layer
 from .layer_operations import LayerOperations
 from .limits import check_size
-from .pixel_access import MASK_TINT, PixelAccess
+from .pixel_access import PixelAccess
 
 LayerRef = Layer | int
 
 DEFAULT_UNDO_LIMIT = 1000
 WHITE = QColor(255, 255, 255)
 
-__all__ = ["DEFAULT_UNDO_LIMIT", "MASK_TINT", "WHITE", "Document", "LayerRef"]
+__all__ = ["DEFAULT_UNDO_LIMIT", "WHITE", "Document", "LayerRef"]
 
 
 class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):

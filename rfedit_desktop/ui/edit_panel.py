@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -76,14 +77,20 @@ class EditPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("EditPanel")
-        self._busy = False
         self._build()
         self.apply_preset("stroke-to-image")
         self._update_run_enabled()
 
     # construction -------------------------------------------------------------------------
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
+        """Parameters in a scroll area; Run, Cancel, progress and status in a footer below it,
+        so that they stay in view however tall the parameters (Advanced open) get."""
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        params = QWidget()
+        params.setObjectName("EditParameters")
+        outer = QVBoxLayout(params)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.setSpacing(6)
 
@@ -137,7 +144,8 @@ class EditPanel(QWidget):
         form.addRow("Method", self.method_combo)
         outer.addLayout(form)
 
-        self.advanced = QCollapsible("Advanced")
+        self.advanced = QCollapsible("Advanced", expandedIcon=_triangle_icon("down"),
+                                     collapsedIcon=_triangle_icon("right"))
         self.advanced.setObjectName("advancedSection")
         adv = QWidget()
         adv_form = QFormLayout(adv)
@@ -188,6 +196,16 @@ class EditPanel(QWidget):
         adv_form.addRow("Variants", self.variants_spin)
         self.advanced.addWidget(adv)
         outer.addWidget(self.advanced)
+        outer.addStretch(1)
+        self.params_scroll = _ParamsScroll(params)
+        root.addWidget(self.params_scroll, 1)
+
+        footer = QWidget()
+        footer.setObjectName("EditFooter")
+        outer = QVBoxLayout(footer)
+        outer.setContentsMargins(6, 4, 6, 6)
+        outer.setSpacing(6)
+        root.addWidget(footer)
 
         for widget in (self.eta_spin, self.guidance_spin, self.decay_spin):
             widget.valueChanged.connect(self._custom_edit)
@@ -228,7 +246,6 @@ class EditPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status_label)
-        outer.addStretch(1)
 
         # Ctrl+Enter in the prompt runs (PromptEdit); window-wide Ctrl+Enter and Esc are
         # actions of the controller, so that no two shortcuts compete for the same keys.
@@ -327,7 +344,6 @@ class EditPanel(QWidget):
 
     # state shown ------------------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
-        self._busy = busy
         self.cancel_button.setEnabled(busy)
         self.run_button.setText("Queue" if busy else "Run")
         if not busy:
@@ -372,7 +388,7 @@ class EditPanel(QWidget):
 
     def show_status(self, message: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #e07070;" if error else "color: #c8c8c8;")
-        self.status_label.setText(message)
+        self.status_label.setText(breakable(message))
         self.status_label.setProperty("error", error)
 
     # reactions ------------------------------------------------------------------------------
@@ -380,19 +396,12 @@ class EditPanel(QWidget):
         """Run if the input is complete; otherwise say what is missing."""
         self._request_run()
 
-    def request_cancel(self) -> None:
-        self._request_cancel()
-
     def _request_run(self) -> None:
         if not self.prompt():
             self.show_status("Type a prompt that describes the result first.", error=True)
             self.prompt_edit.setFocus()
             return
         self.run_requested.emit()
-
-    def _request_cancel(self) -> None:
-        if self._busy:
-            self.cancel_requested.emit()
 
     def _preset_chosen(self) -> None:
         name = self.preset()
@@ -434,31 +443,50 @@ class EditPanel(QWidget):
                 self.guidance_spin, self.window_slider, self.decay_check, self.decay_spin]
 
 
-class _PanelScroll(QScrollArea):
-    """Asks for the panel's full size (so a big screen shows it whole) but can shrink to a
-    scrolling view of it on a small one."""
+class _ParamsScroll(QScrollArea):
+    """The parameters, frameless: asks for their full height (a big screen shows them whole)
+    but shrinks to a scrolling view of them on a small one."""
+
+    def __init__(self, inner: QWidget) -> None:
+        super().__init__()
+        self.setObjectName("EditPanelScroll")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(inner)
 
     def _extra(self) -> int:
         return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        inner = self.widget().sizeHint() if self.widget() is not None else QSize(280, 400)
+        inner = self.widget().sizeHint()
         return QSize(inner.width() + self._extra(), inner.height() + 2 * self.frameWidth())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize()
-        return QSize(inner.width() + self._extra(), 160)
+        return QSize(self.widget().minimumSizeHint().width() + self._extra(), 120)
 
 
-def scrollable(panel: QWidget) -> QScrollArea:
-    """The panel in a frameless scroll area, so a small screen still reaches every control."""
-    scroll = _PanelScroll()
-    scroll.setObjectName("EditPanelScroll")
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setWidget(panel)
-    return scroll
+def breakable(text: str) -> str:
+    """`text` with a zero-width space after each path separator, so that a word-wrapped label
+    can break a long path instead of cutting it off."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def _triangle_icon(direction: str, size: int = 12) -> QIcon:
+    """A filled disclosure triangle pointing "right" (collapsed) or "down" (expanded), drawn
+    rather than taken from a font, so it looks the same on every system."""
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    m, e = 2.0, size - 2.0
+    points = ([QPointF(m + 1, m), QPointF(e, size / 2), QPointF(m + 1, e)] if direction == "right"
+              else [QPointF(m, m + 1), QPointF(e, m + 1), QPointF(size / 2, e)])
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(200, 200, 200))
+    painter.drawPolygon(QPolygonF(points))
+    painter.end()
+    return QIcon(pix)
 
 
 def _combo(items: dict[str, str]) -> QComboBox:

@@ -56,6 +56,14 @@ class FileActions:
             self.statusBar().showMessage("Opened with fallbacks: " + "; ".join(warnings), 10000)
         return True
 
+    def close_document(self) -> bool:
+        """File ▸ Close: after the unsaved-changes question, a blank untitled canvas (the
+        window edits one document at a time and stays open)."""
+        if not self.maybe_save():
+            return False
+        self.new_document_untitled()
+        return True
+
     def save(self) -> bool:
         if self.path is None:
             return self.save_as()

@@ -104,6 +104,8 @@ class ModelMenu:
 
     def _on_model_failed(self, message: str) -> None:
         self._show_model_state(f"{self._choice.label()} · not loaded", "error")
+        if not self._contexts:
+            self.panel.set_busy(False)  # clears the "Loading …" line from the progress bar
         self.panel.show_status(message, error=True)
 
     def _show_model_state(self, text: str, state: str) -> None:
