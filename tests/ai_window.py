@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from rfedit_desktop.document import Document
 from rfedit_desktop.engine.request import EditResult
-from rfedit_desktop.errors import Cancelled
+from rfedit_desktop.errors import Cancelled, EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
 from rfedit_desktop.ui.ai_editing import AiEditing
 from rfedit_desktop.ui.main_window import MainWindow
@@ -38,7 +38,7 @@ class ScriptedEngine:
     def load(self, choice, progress):
         progress(0.5, f"Loading {choice.model} …")
         if self.fail_load:
-            raise ValueError(self.fail_load)
+            raise EditError(self.fail_load)
         return {"model": choice.model}
 
     def info(self, engine):
