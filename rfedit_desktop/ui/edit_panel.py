@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -42,6 +43,7 @@ METHOD_LABELS: dict[str, str] = {
 SOURCE_LABELS = {"visible": "Visible image", "active": "Active layer"}
 TARGET_LABELS = {"new-layer": "New layer above", "replace": "Replace active layer"}
 CUSTOM_PRESET = "custom"
+NEUTRAL_PROMPT_HINT = "Describe the picture you want to see"
 MAX_SEED = 2**31 - 1
 # The presets shown first are the paper's tasks; "default" (the diffusers example) comes last.
 PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", "stylize",
@@ -52,17 +54,66 @@ INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "meth
 
 
 class PromptEdit(QPlainTextEdit):
-    """A multi-line prompt box where Ctrl+Enter runs instead of inserting a line break."""
+    """A multi-line prompt box where Ctrl+Enter runs instead of inserting a line break, and
+    the words of the model's prompt grammar (if it has one) complete as they are typed."""
 
     submitted = Signal()
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.completer = QCompleter(QStringListModel([], self), self)
+        self.completer.setWidget(self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.activated.connect(self._complete)
+
+    def set_words(self, words: list[str]) -> None:
+        """The words to complete (none: no completion)."""
+        self.completer.model().setStringList(sorted(set(words), key=str.lower))
+        self.completer.popup().hide()
+
+    def _word_before_cursor(self) -> str:
+        text = self.toPlainText()[: self.textCursor().position()]
+        return text.split()[-1] if text and not text[-1].isspace() else ""
+
+    def _complete(self, word: str) -> None:
+        cursor = self.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Left, cursor.MoveMode.KeepAnchor,
+                            len(self._word_before_cursor()))
+        cursor.insertText(word + " ")
+        self.setTextCursor(cursor)
+
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        popup = self.completer.popup()
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
             event.modifiers() & Qt.KeyboardModifier.ControlModifier
         ):
+            popup.hide()
             self.submitted.emit()
             return
+        if popup.isVisible() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                                                 Qt.Key.Key_Tab, Qt.Key.Key_Escape):
+            event.ignore()  # the completer takes these: choose a word, or close the list
+            return
         super().keyPressEvent(event)
+        self._offer_completions(bool(event.text()))
+
+    def _offer_completions(self, typed: bool) -> None:
+        prefix = self._word_before_cursor()
+        completer = self.completer
+        if not typed or not prefix or completer.model().rowCount() == 0:
+            completer.popup().hide()
+            return
+        completer.setCompletionPrefix(prefix)
+        if completer.completionCount() == 0 or (completer.completionCount() == 1
+                                                and completer.currentCompletion() == prefix):
+            completer.popup().hide()
+            return
+        completer.popup().setCurrentIndex(completer.completionModel().index(0, 0))
+        rect = self.cursorRect()
+        rect.setWidth(completer.popup().sizeHintForColumn(0)
+                      + completer.popup().verticalScrollBar().sizeHint().width() + 8)
+        completer.complete(rect)
 
 
 class EditPanel(QWidget):
@@ -116,7 +167,7 @@ class EditPanel(QWidget):
         form.addRow("Result to", self.target_combo)
 
         self.prompt_edit = PromptEdit()
-        self.prompt_edit.setPlaceholderText("Describe the result, e.g. “a lighthouse at dusk”")
+        self.set_prompt_grammar(None)
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setFixedHeight(64)
         self.prompt_edit.submitted.connect(self._request_run)
@@ -378,6 +429,21 @@ class EditPanel(QWidget):
 
     def is_cache_shown(self) -> bool:
         return bool(self.cache_label.property("cached"))
+
+    def set_prompt_grammar(self, grammar: dict[str, Any] | None) -> None:
+        """Show what the model understands (engine info "prompt_grammar": an example and its
+        words, which then complete as they are typed); a neutral hint for other models."""
+        edit = self.prompt_edit
+        if not grammar:
+            edit.setPlaceholderText(NEUTRAL_PROMPT_HINT)
+            edit.setToolTip("What the picture should become")
+            edit.set_words([])
+            return
+        words = [str(w) for w in grammar.get("words", [])]
+        edit.setPlaceholderText(f"This model understands prompts like “{grammar['example']}”")
+        edit.setToolTip("This model knows only these words (they complete as you type): "
+                        + ", ".join(words))
+        edit.set_words(words)
 
     def set_model_status(self, text: str, state: str = "idle") -> None:
         """state: "loading", "ready", "error" or "idle" (colours the dot)."""

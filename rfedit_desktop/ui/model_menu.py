@@ -97,6 +97,7 @@ class ModelMenu:
         name = info.get("name") or info.get("model") or self._choice.model
         device = info.get("device", self._choice.device)
         self._show_model_state(f"{name} · {device} · ready", "ready")
+        self.panel.set_prompt_grammar(info.get("prompt_grammar"))
         self._known_cached.clear()  # another model: another cache key
         if not self._contexts:
             self.panel.set_busy(False)  # clears the loading message from the progress bar
