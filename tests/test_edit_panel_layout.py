@@ -134,3 +134,19 @@ def test_a_failed_load_clears_loading_and_shows_the_whole_error(qtbot, ai_window
     assert panel.status_label.text().replace("\u200b", "") == LONG_ERROR
     wait_whole(qtbot, panel.status_label)
     assert fully_visible(panel.status_label)
+
+
+def test_the_model_dialog_names_the_readmes_download_command(qtbot) -> None:
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QLabel
+
+    from rfedit_desktop.jobs import ModelChoice
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    dialog = ModelDialog(ModelChoice("demo"))
+    qtbot.addWidget(dialog)
+    text = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    command = "hf download black-forest-labs/FLUX.1-dev"
+    assert command in text and command in readme
+    assert "huggingface-cli" not in text
