@@ -37,6 +37,7 @@ def expand_advanced(qtbot, panel) -> None:
 def test_run_cancel_progress_and_status_stay_in_view(qtbot, ai_window) -> None:
     panel = ai_window.ai.panel
     expand_advanced(qtbot, panel)
+    qtbot.waitUntil(lambda: fully_visible(panel.steps_spin), timeout=3000)  # opened in view
     panel.show_status(LONG_ERROR, error=True)
     wait_whole(qtbot, panel.status_label)
     for widget in (panel.run_button, panel.cancel_button, panel.progress_bar,

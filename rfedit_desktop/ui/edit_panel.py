@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import QPointF, QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -246,6 +246,8 @@ class EditPanel(QWidget):
         adv_form.addRow("Seed", _wrap(seed_row))
         adv_form.addRow("Variants", self.variants_spin)
         self.advanced.addWidget(adv)
+        self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
+        self.advanced.toggled.connect(self._advanced_toggled)
         outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.params_scroll = _ParamsScroll(params)
@@ -468,6 +470,13 @@ class EditPanel(QWidget):
             self.prompt_edit.setFocus()
             return
         self.run_requested.emit()
+
+    def _advanced_toggled(self, expanded: bool) -> None:
+        """Opening Advanced scrolls it to the top of the parameters: below the fold, a click
+        on it would seem to do nothing."""
+        if expanded:
+            QTimer.singleShot(0, lambda: self.params_scroll.verticalScrollBar().setValue(
+                self.advanced.geometry().top()))
 
     def _preset_chosen(self) -> None:
         name = self.preset()
