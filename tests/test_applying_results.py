@@ -55,15 +55,16 @@ def test_after_apply_the_result_shows_its_own_colours(qtbot, ai_window) -> None:
 
     canvas = window.canvas
     canvas.setFocus()
-    qtbot.keyClick(canvas, Qt.Key.Key_B)
-    qtbot.keyClick(canvas, Qt.Key.Key_M)
-    assert not close_to(canvas_colour(window), BLUE), "picking the mask brush shows the mask"
-
-    qtbot.keyClick(canvas, Qt.Key.Key_B)
-    assert not close_to(canvas_colour(window), BLUE), "other tools keep the mask in view"
-    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, ctrl)
     assert not window.document.edit_history
     assert not close_to(canvas_colour(window), (235, 230, 220)), "undo shows the region again"
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, ctrl | Qt.KeyboardModifier.ShiftModifier)
+    assert close_to(canvas_colour(window), BLUE), "redone: the result in its own colours"
+    qtbot.keyClick(canvas, Qt.Key.Key_M)  # the mask brush is still the tool: M shows it
+    assert not close_to(canvas_colour(window), BLUE), "pressing M shows the mask"
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert not close_to(canvas_colour(window), BLUE), "other tools keep the mask in view"
 
 
 def test_a_long_prompt_names_the_layer_at_a_word_and_keeps_the_whole_prompt(

@@ -170,6 +170,12 @@ class CanvasView(QWidget):
         """
         return self._mask_overlay is not None and not self._tint_paused
 
+    def show_mask_tint(self) -> None:
+        """Show the tint again (the artist picked the mask brush, even if it was the tool)."""
+        if self._tint_paused:
+            self._tint_paused = False
+            self.update()
+
     def _on_edits_changed(self) -> None:
         count = len(self.document.edit_history) if self.document is not None else 0
         if count != self._applied_edits:
@@ -317,7 +323,7 @@ class CanvasView(QWidget):
 
     def _tool_changed(self, tool: Tool) -> None:
         if tool is Tool.MASK:
-            self._tint_paused = False
+            self.show_mask_tint()
         self._refresh_cursor()
 
     # ------------------------------------------------------------------ input: strokes

@@ -75,6 +75,7 @@ class WindowActions:
             self.tool_group.addAction(act)
             self.tool_actions[tool] = act
         self.tool_actions[self.tools.tool].setChecked(True)
+        self.tool_actions[Tool.MASK].triggered.connect(self.canvas.show_mask_tint)
         self.tools.tool_changed.connect(lambda t: self.tool_actions[t].setChecked(True))
         self.act_bigger = a("Bigger Brush", self.tools.grow, "]")
         self.act_smaller = a("Smaller Brush", self.tools.shrink, "[")
