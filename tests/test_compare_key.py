@@ -58,3 +58,19 @@ def test_with_nothing_to_compare_a_backslash_can_be_typed(qtbot, ai_window) -> N
     qtbot.keyClick(field, BACKSLASH)
     assert field.text() == "\\"
     assert not ai.strip.compare.showing_original()
+
+
+def test_backslash_works_in_a_floating_edit_dock(qtbot, ai_window) -> None:
+    ai = ai_window.ai
+    stage_by_keyboard(qtbot, ai_window, "a small green heart")
+    ai.edit_dock.setFloating(True)
+    ai.edit_dock.show()
+    qtbot.waitExposed(ai.edit_dock)
+    prompt = ai.panel.prompt_edit
+    ai.edit_dock.activateWindow()
+    prompt.setFocus()
+    qtbot.waitUntil(prompt.hasFocus, timeout=2000)
+    qtbot.keyPress(prompt, BACKSLASH)
+    assert ai.strip.compare.showing_original()
+    qtbot.keyRelease(prompt, BACKSLASH)
+    assert prompt.toPlainText() == "a small green heart"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 from rfedit_desktop.ui.preview_overlay import PreviewOverlay
 from rfedit_desktop.ui.staging import COMPARE_KEY, StagingStrip
@@ -56,4 +56,9 @@ class CompareKeyFilter(QObject):
         return True
 
     def _is_in_window(self, watched: QObject) -> bool:
-        return isinstance(watched, QWidget) and watched.window() is self.window
+        """In the main window or one of its docks, floating ones included."""
+        if not isinstance(watched, QWidget):
+            return False
+        top = watched.window()
+        return top is self.window or (isinstance(top, QDockWidget)
+                                      and top.parentWidget() is self.window)
