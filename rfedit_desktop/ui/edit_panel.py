@@ -456,7 +456,7 @@ class EditPanel(QWidget):
 
     def show_status(self, message: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #e07070;" if error else "color: #c8c8c8;")
-        self.status_label.setText(breakable(message))
+        self.status_label.setText(message)
         self.status_label.setProperty("error", error)
 
     # reactions ------------------------------------------------------------------------------
@@ -539,12 +539,6 @@ class _ParamsScroll(QScrollArea):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(self.widget().minimumSizeHint().width() + self._extra(), 120)
-
-
-def breakable(text: str) -> str:
-    """`text` with a zero-width space after each path separator, so that a word-wrapped label
-    can break a long path instead of cutting it off."""
-    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
 
 
 def _triangle_icon(direction: str, size: int = 12) -> QIcon:
