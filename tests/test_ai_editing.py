@@ -442,7 +442,7 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
 
 def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     from rfedit_desktop.jobs.preview_image import to_qimage
-    from rfedit_desktop.ui.ai_editing import pixels_for_target
+    from rfedit_desktop.ui.edit_apply import pixels_for_target
     from rfedit_desktop.ui.staging import StagedResult
 
     doc = Document.new(8, 8, QColor(10, 20, 30))
@@ -465,7 +465,7 @@ def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     assert (replaced[mask == 1][:, :3] == 200).all()
     assert replaced[2, 2, 0] == 105  # halfway between 10 and 200
 
-    from rfedit_desktop.ui.ai_editing import mask_region
+    from rfedit_desktop.ui.edit_apply import mask_region
 
     region = mask_region(mask)
     assert region.contains(QPoint(2, 2)) and region.contains(QPoint(5, 5))

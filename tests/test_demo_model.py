@@ -132,3 +132,9 @@ def test_eta_one_over_all_steps_returns_the_input(engine):
     assert np.abs(out.astype(int) - vae_round_trip.astype(int)).max() <= 1
     # ... which is close to the input itself
     assert np.abs(out.astype(int) - src.astype(int)).mean() < 8
+
+
+def test_engine_info_carries_the_prompt_grammar(engine):
+    grammar = engine.info()["prompt_grammar"]
+    assert grammar["example"] == "a large red circle on a blue gradient background"
+    assert {"circle", "heart", "gradient", "purple"} <= set(grammar["words"])

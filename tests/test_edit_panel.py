@@ -197,6 +197,7 @@ def test_model_dialog_validates_and_remembers(qtbot, tmp_path) -> None:
     dialog.accept()  # refused: no folder named
     assert dialog.result() == 0 and "folder" in dialog.error_label.text()
     folder = tmp_path / "FLUX.1-dev"
+    folder.mkdir()
     dialog.path_edit.setText(str(folder))
     dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
     dialog.memory_combo.setCurrentIndex(dialog.memory_combo.findData("model-offload"))

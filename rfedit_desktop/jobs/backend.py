@@ -46,15 +46,15 @@ class EngineBackend:
         torch.set_num_threads(_worker_threads())
         from rfedit_desktop.engine import load_engine  # noqa: PLC0415
 
-        def on_progress(event: Any = None, *args: Any) -> None:
-            progress(*_load_progress(event, args))
+        def on_progress(event: Any) -> None:
+            fraction = event.step / event.total if event.total else 0.0
+            progress(float(fraction), str(event.message or event.phase))
 
         return load_engine(model=choice.model, device=choice.device,
                            memory_mode=choice.memory_mode, progress=on_progress)
 
     def info(self, engine: Any) -> dict:
-        info = engine.info()
-        return dict(info) if isinstance(info, dict) else {"model": str(info)}
+        return dict(engine.info())
 
     def run_edit(self, engine: Any, request: Any, progress: Any, cancel: Any) -> Any:
         from rfedit_desktop.engine import run_edit  # noqa: PLC0415
@@ -114,18 +114,3 @@ class EngineBackend:
             if torch.backends.mps.is_available():
                 mps.empty_cache()
 
-
-def _load_progress(event: Any, args: tuple) -> tuple[float, str]:
-    """Accept the engine's progress in the shapes it may come: an event or (fraction, text)."""
-    if event is None:
-        return 0.0, ""
-    if isinstance(event, (int, float)):
-        text = str(args[0]) if args else ""
-        return float(event), text
-    if isinstance(event, str):
-        return 0.0, event
-    step = getattr(event, "step", 0) or 0
-    total = getattr(event, "total", 0) or 0
-    message = getattr(event, "message", "") or getattr(event, "phase", "")
-    fraction = step / total if total else 0.0
-    return float(fraction), str(message)

@@ -55,11 +55,15 @@ def save_ora(document: Document, path: str) -> None:
     document.save(path)
 
 
-def export_image(document: Document, path: str) -> None:
+def export_image(document: Document, path: str, quality: int | None = None) -> None:
+    """PNG, JPEG or WebP by suffix; `quality` (1–100) for JPEG and WebP, None: the default."""
     if Path(path).suffix.lower() not in EXPORT_SUFFIXES:
         raise DocumentError(
             f'Cannot export "{os.path.basename(path)}": use a .png, .jpg or .webp file name.')
-    _export_image(document, path)
+    if quality is None:
+        _export_image(document, path)
+    else:
+        _export_image(document, path, quality=quality)
 
 
 def import_layer(document: Document, path: str):
