@@ -212,11 +212,12 @@ def sample_pixels(doc: Document, merged: bool) -> np.ndarray:
     """HxWx4 premultiplied pixels at document size for colour tests: the visible image, or the
     active paint layer (transparent outside its bounds)."""
     if merged:
-        return const_view(doc.composite())
+        return const_view(doc.composite()).copy()  # the view must not outlive the image
     layer = doc.edit_target_layer()
     if layer is None:
         raise DocumentError("There is no paint layer to sample.")
-    return const_view(doc._layer_on_canvas(layer))
+    image = doc._layer_on_canvas(layer)
+    return const_view(image) if image is layer.image else const_view(image).copy()
 
 
 def _mask_layer(image: QImage):

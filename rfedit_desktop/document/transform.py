@@ -38,6 +38,12 @@ def is_translation(t: QTransform) -> bool:
             and float(t.dx()).is_integer() and float(t.dy()).is_integer())
 
 
+def _is_quarter_turn(t: QTransform) -> bool:
+    """True for flips and rotations by multiples of 90° (no scale, no shear)."""
+    m = (t.m11(), t.m12(), t.m21(), t.m22())
+    return all(v in (-1.0, 0.0, 1.0) for v in m) and abs(t.determinant()) == 1.0
+
+
 def transformed(image: QImage, origin: QPointF, t: QTransform,
                 mode: Qt.TransformationMode = Qt.TransformationMode.SmoothTransformation
                 ) -> tuple[QImage, QPoint]:
@@ -48,6 +54,10 @@ def transformed(image: QImage, origin: QPointF, t: QTransform,
     local = QTransform.fromTranslate(origin.x(), origin.y()) * t
     box = local.mapRect(QRectF(0, 0, image.width(), image.height()))
     check_size(math.ceil(box.width()), math.ceil(box.height()), "The transformed image")
+    if _is_quarter_turn(local) and box.x().is_integer() and box.y().is_integer():
+        # flips and 90° turns by whole pixels move pixels without resampling: exact
+        out = image.transformed(local, Qt.TransformationMode.FastTransformation)
+        return out, QPoint(int(box.x()), int(box.y()))
     out = image.transformed(local, mode)
     if out.isNull():
         raise DocumentError("Not enough memory for the transformed image.")

@@ -177,7 +177,8 @@ class SelectionTool:
         rect = QRectF(start, end).normalized()
         if tool is Tool.LASSO:
             points, self.points = self.points + [end], []
-            if len(points) < 3 or rect.width() < 1 or rect.height() < 1:
+            box = polygon_path(points).boundingRect()
+            if len(points) < 3 or box.width() < 1 or box.height() < 1:
                 self._click_deselects()
             else:
                 self._guard(lambda: self.selection.select_polygon(points, self.mode))

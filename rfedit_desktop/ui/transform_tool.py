@@ -88,8 +88,9 @@ class TransformTool(_Guarded):
     def apply(self) -> None:
         if self.floating is None:
             return
+        matrix = self.matrix()
         floating, self.floating = self.floating, None
-        self._guard(lambda: floating.apply(self.matrix(), "Transform"))
+        self._guard(lambda: floating.apply(matrix, "Transform"))
         if not floating.done:
             floating.cancel()
         self._reset()
