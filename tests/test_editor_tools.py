@@ -460,7 +460,7 @@ def test_bad_canvas_and_image_sizes_are_refused(qtbot, window, messages, monkeyp
                                                 size) -> None:
     doc = window.document
     before = rgba(doc.active_layer).copy()
-    for dialog, keys in ((CanvasSizeDialog, CTRL | ALT), (ImageSizeDialog, CTRL | ALT)):
+    for dialog in (CanvasSizeDialog, ImageSizeDialog):
         monkeypatch.setattr(dialog, "exec", lambda self: True)
     monkeypatch.setattr(CanvasSizeDialog, "values", lambda self: (*size, "center"))
     monkeypatch.setattr(ImageSizeDialog, "values", lambda self: (*size, "smooth"))
