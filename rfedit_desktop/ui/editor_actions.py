@@ -13,7 +13,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QMimeData, QObject, QPoint
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QInputDialog, QMenu, QMessageBox, QVBoxLayout
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QInputDialog,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+)
 
 from rfedit_desktop.document import copy_paste, fill, image_ops
 from rfedit_desktop.ui.fill_tool import FillTool
@@ -159,13 +167,15 @@ class EditorActions(QObject):
         tools = self.window.tools
         box = QGroupBox("Magic wand and fill")
         layout = QVBoxLayout(box)
+        form = QFormLayout()
         self.tolerance = SliderRow(0, 255)
         self.tolerance.set_value(tools.area.tolerance)
         self.contiguous = QCheckBox("Contiguous")
         self.contiguous.setChecked(tools.area.contiguous)
         self.merged = QCheckBox("Sample the visible image")
         self.merged.setChecked(tools.area.merged)
-        layout.addWidget(self.tolerance)
+        form.addRow("Tolerance", self.tolerance)
+        layout.addLayout(form)
         layout.addWidget(self.contiguous)
         layout.addWidget(self.merged)
         self.tolerance.value_changed.connect(lambda v: tools.update_area(tolerance=v))
