@@ -501,6 +501,7 @@ def test_image_size_rotate_and_flip_undo_exactly(window) -> None:
     assert (doc.width, doc.height) == (W, H) and np.array_equal(rgba(photo), before)
     image_ops.resize_image(doc, 160, 120, "lanczos")
     assert photo.bounds() == QRect(0, 0, 160, 120)
+    assert doc.selection.value.rect == QRect(0, 0, 20, 10), "the selection scales too"
     px = rgba(photo)
     assert (px[..., :3] <= px[..., 3:4]).all(), "valid premultiplied pixels after Lanczos"
     doc.undo_stack.undo()
@@ -516,3 +517,50 @@ def test_marching_ants_outline_a_rectangle_with_four_lines(window) -> None:
     assert sorted((ln.x1(), ln.y1(), ln.x2(), ln.y2()) for ln in lines) == [
         (10, 10, 10, 15), (10, 10, 30, 10), (10, 15, 30, 15), (30, 10, 30, 15)]
     assert window.editor.ants.edges and window.editor.ants.timer.isActive()
+
+
+def test_copy_merged_copies_the_visible_image(qtbot, window) -> None:
+    doc = window.document
+    top = doc.add_layer("Half", image=array_to_qimage(noise_rgba(H, W, 9)))
+    doc.set_layer_opacity(top, 0.5, merge=False)
+    doc.selection.select_rect(QRectF(5, 5, 10, 10))
+    key(qtbot, window, Qt.Key.Key_C, CTRL | SHIFT)
+    copied = QGuiApplication.clipboard().image().convertToFormat(
+        QImage.Format.Format_ARGB32_Premultiplied)
+    want = doc.composite(QRect(5, 5, 10, 10))
+    assert copied.size() == want.size() and copied == want
+
+
+def test_no_two_actions_share_a_key(window) -> None:
+    seen: dict[str, str] = {}
+    for action in window.all_actions():
+        for seq in action.shortcuts():
+            text = seq.toString()
+            assert text not in seen, f"{text}: {seen.get(text)} and {action.text()}"
+            seen[text] = action.text()
+    for text in ("Ctrl+R", "J", "T", "Ctrl+T", "C", "F", "Ctrl+A", "Ctrl+Shift+A",
+                 "Ctrl+Shift+I", "Ctrl+C", "Ctrl+X", "Ctrl+Shift+C", "Ctrl+V", "Shift+Backspace",
+                 "Backspace", "Del", "Ctrl+Alt+I", "Ctrl+Alt+C", "Ctrl+Alt+O"):
+        assert text in seen, text
+
+
+def test_undo_during_a_transform_puts_the_lifted_pixels_back_first(qtbot, window) -> None:
+    doc, patch = _patch_document(window)
+    before = rgba(patch).copy()
+    doc.set_layer_offset(patch, 12, 10, merge=False)
+    key(qtbot, window, Qt.Key.Key_T, CTRL)
+    drag(qtbot, window, (20, 18), (40, 30))
+    key(qtbot, window, Qt.Key.Key_Z, CTRL)
+    assert not window.editor.transform_tool.active
+    assert patch.bounds() == QRect(10, 10, 20, 16) and np.array_equal(rgba(patch), before)
+
+
+def test_flip_keeps_the_transform_in_progress(qtbot, window) -> None:
+    doc, patch = _patch_document(window)
+    before = rgba(patch).copy()
+    key(qtbot, window, Qt.Key.Key_T, CTRL)
+    drag(qtbot, window, (30, 26), (50, 42))
+    window.editor.act_flip_transform_v.trigger()
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert patch.bounds() == QRect(10, 10, 40, 32)
+    assert np.abs(rgba(patch)[::-1][1::2, 1::2].astype(int) - before.astype(int)).mean() < 40

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage
 
@@ -73,6 +72,3 @@ def paste_image(doc: Document, image: QImage, at: QPoint | None = None,
         raise DocumentError("Not enough memory to paste this image.")
     return doc.add_layer(doc._unique_name(name), image=img, x=at.x(), y=at.y())
 
-
-def has_pixels(image: QImage) -> bool:
-    return bool(np.any(const_view(image)[..., 3])) if image.format() == FORMAT else True

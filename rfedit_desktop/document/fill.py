@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor
 
 from . import flood
@@ -74,7 +74,3 @@ def fill_area(doc: Document, point: QPoint, color: QColor, tolerance: int = 32, 
     edit_pixels(doc, la, region.rect, lambda px, box: blend_colour(px, region.crop(box), color),
                 "Fill area")
 
-
-def selection_box(doc: Document) -> QRect:
-    sel = doc.selection.value
-    return sel.rect if sel is not None else doc.rect()

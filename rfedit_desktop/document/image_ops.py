@@ -22,7 +22,7 @@ from .errors import DocumentError
 from .image_io import NATIVE_RGBA, const_view, native_view, new_image
 from .layer import Layer
 from .limits import check_size
-from .selection import Selection
+from .selection import Selection, coverage_image, gray_to_array
 
 if TYPE_CHECKING:
     from .document import Document
@@ -276,13 +276,14 @@ class ImageSizeCommand(QUndoCommand):
         self.old_selection = sel
         self.new_selection = None
         if sel is not None:
-            cov = QImage(sel.full(*self.old_size).tobytes(), self.old_size[0], self.old_size[1],
-                         self.old_size[0], QImage.Format.Format_Grayscale8)
-            scaled = cov.scaled(width, height, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                Qt.TransformationMode.SmoothTransformation)
-            from .selection import _gray_to_array
-
-            self.new_selection = Selection.from_array(_gray_to_array(scaled))
+            r = sel.rect
+            scaled = coverage_image(sel).scaled(
+                max(1, round(r.width() * sx)), max(1, round(r.height() * sy)),
+                Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            placed = Selection.from_array(gray_to_array(scaled), round(r.x() * sx),
+                                          round(r.y() * sy))
+            if placed is not None:
+                self.new_selection = Selection.from_array(placed.crop(QRect(0, 0, width, height)))
 
     def _apply(self, size, entries, sel) -> None:
         self.doc._set_size(*size)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPolygonF
 
 from .errors import DocumentError
@@ -95,7 +95,7 @@ class Selection:
         p.translate(-box.x(), -box.y())
         p.fillPath(path, QColor(255, 255, 255))
         p.end()
-        return Selection.from_array(_gray_to_array(img), box.x(), box.y())
+        return Selection.from_array(gray_to_array(img), box.x(), box.y())
 
     # -------------------------------------------------------------- operations
     def combine(self, other: Selection | None, mode: str) -> Selection | None:
@@ -180,7 +180,7 @@ def check_shape(rect: QRectF, what: str = "The selection") -> None:
 
 
 # ------------------------------------------------------------------ helpers
-def _gray_to_array(img: QImage) -> np.ndarray:
+def gray_to_array(img: QImage) -> np.ndarray:
     h, w, bpl = img.height(), img.width(), img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), np.uint8, count=h * bpl)
     return buf.reshape(h, bpl)[:, :w].copy()
@@ -253,9 +253,3 @@ def _dilate_disc(a: np.ndarray, r: int) -> np.ndarray:
         np.maximum(out, _max1d(_max1d(a, rx, 1), ry, 0), out=out)
     return out
 
-
-def selection_at(point: QPoint, sel: Selection | None) -> bool:
-    """True when document pixel `point` is (partly) selected."""
-    if sel is None or not sel.rect.contains(point):
-        return False
-    return bool(sel.cov[point.y() - sel.y, point.x() - sel.x])

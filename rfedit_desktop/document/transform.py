@@ -21,7 +21,7 @@ from .image_io import native_view, new_image
 from .layer import Layer
 from .limits import check_size
 from .pixel_edit import erase
-from .selection import Selection, _gray_to_array, coverage_image
+from .selection import Selection, coverage_image, gray_to_array
 from .selection_state import SelectionCommand
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class FloatingPixels:
         out = cov.transformed(local, Qt.TransformationMode.SmoothTransformation)
         true = QImage.trueMatrix(local, cov.width(), cov.height())
         shift = local.map(QPointF(0, 0)) - true.map(QPointF(0, 0))
-        arr = _gray_to_array(out.convertToFormat(QImage.Format.Format_Alpha8))
+        arr = gray_to_array(out.convertToFormat(QImage.Format.Format_Alpha8))
         placed = Selection.from_array(arr, round(shift.x()), round(shift.y()))
         if placed is None:
             return None

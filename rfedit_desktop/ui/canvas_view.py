@@ -257,10 +257,10 @@ class CanvasView(QWidget):
         if self.document is not None:
             painter.save()
             painter.setTransform(self.view_transform())
-            for overlay in self._overlays:
-                overlay.paint(painter, self)
             if self.handler is not None:
                 self.handler.paint(painter, self)
+            for overlay in self._overlays:  # the ants stay visible over a transform preview
+                overlay.paint(painter, self)
             painter.restore()
         self._draw_brush_outline(painter)
         painter.end()
@@ -375,8 +375,11 @@ class CanvasView(QWidget):
             self.stroke_active.emit(False)
 
     def finish_stroke(self) -> None:
-        """End a stroke in progress now (one history entry), e.g. before undo moves history."""
+        """End a stroke in progress now (one history entry), e.g. before undo moves history;
+        a tool's unfinished work (lifted pixels, a polygon) is put back first."""
         self._end_stroke()
+        for handler in self._handlers.values():
+            handler.cancel()
 
     @property
     def stroking(self) -> bool:

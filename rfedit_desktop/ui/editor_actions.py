@@ -68,13 +68,15 @@ class EditorActions(QObject):
 
     # ---------------------------------------------------------------- construction
     def _action(self, text: str, slot: Callable[[], object], shortcut: str | None = None,
-                tip: str | None = None) -> QAction:
+                tip: str | None = None, finish: bool = True) -> QAction:
+        """An action whose refusals become messages; `finish` first ends what the canvas tools
+        have in progress (a stroke, lifted pixels)."""
         action = QAction(text, self.window)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
             action.setStatusTip(tip)
-        action.triggered.connect(lambda _=False: self._run(slot))
+        action.triggered.connect(lambda _=False: self._run(slot, finish))
         self.window.addAction(action)
         return action
 
@@ -95,9 +97,9 @@ class EditorActions(QObject):
                                                          text="Fill with background"),
                              "Backspace")
         self.act_flip_transform_h = a("Flip Transform Horizontally",
-                                      lambda: self._transform_flip(True))
+                                      lambda: self._transform_flip(True), finish=False)
         self.act_flip_transform_v = a("Flip Transform Vertically",
-                                      lambda: self._transform_flip(False))
+                                      lambda: self._transform_flip(False), finish=False)
 
         self.act_select_all = a("Select &All", lambda: doc().selection.select_all(), "Ctrl+A")
         self.act_deselect = a("&Deselect", lambda: doc().selection.deselect(), "Ctrl+Shift+A")
@@ -186,11 +188,12 @@ class EditorActions(QObject):
         self.options_box = box
 
     # ---------------------------------------------------------------- plumbing
-    def _run(self, slot: Callable[[], object]) -> None:
+    def _run(self, slot: Callable[[], object], finish: bool = True) -> None:
         """Run an action; a refusal becomes a message and the document stays as it was."""
         if self.window.document is None:
             return
-        self.window.canvas.finish_stroke()
+        if finish:
+            self.window.canvas.finish_stroke()
         try:
             slot()
         except Exception as exc:  # noqa: BLE001 - any refusal is shown, never a crash
