@@ -57,8 +57,6 @@ def main(out: str) -> int:
     window.tools.set_tool(Tool.TRANSFORM)  # what Ctrl+T does
     tool = window.editor.transform_tool
     tool.angle, tool.sx, tool.sy, tool.t = -12.0, 1.25, 1.25, QPointF(150, 40)
-    window.statusBar().showMessage("Transform: drag the handles to scale, outside to rotate; "
-                                   "Enter applies, Esc cancels")
 
     def grab() -> None:
         image = window.grab().toImage()

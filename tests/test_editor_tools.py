@@ -564,3 +564,19 @@ def test_flip_keeps_the_transform_in_progress(qtbot, window) -> None:
     key(qtbot, window, Qt.Key.Key_Return)
     assert patch.bounds() == QRect(10, 10, 40, 32)
     assert np.abs(rgba(patch)[::-1][1::2, 1::2].astype(int) - before.astype(int)).mean() < 40
+
+
+def test_select_menu_radius_commands_ask_and_refuse_without_a_selection(
+        qtbot, window, messages, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
+    doc = window.document
+    window.editor.act_grow.trigger()
+    assert messages and "Select something" in messages[-1][1] and doc.undo_stack.count() == 0
+    doc.selection.select_rect(QRectF(20, 20, 10, 10))
+    window.editor.act_grow.trigger()
+    assert doc.selection.value.rect == QRect(17, 17, 16, 16)
+    assert doc.undo_stack.undoText() == "Grow selection"
+    key(qtbot, window, Qt.Key.Key_F6, SHIFT)
+    assert doc.undo_stack.undoText() == "Feather selection"

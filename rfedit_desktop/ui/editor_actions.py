@@ -33,6 +33,14 @@ from rfedit_desktop.ui.transform_tool import CropTool, MoveTool, TransformTool
 
 POSITION_MIME = "application/x-rfedit-position"
 """Where copied pixels came from, so Ctrl+V in rfedit puts them back in place."""
+TOOL_HINTS = {
+    Tool.TRANSFORM: "Transform: drag a handle to scale (Shift keeps proportions), outside the "
+                    "box to rotate, inside to move; Enter applies, Esc cancels",
+    Tool.CROP: "Crop: drag the rectangle to keep, then press Enter (Esc forgets it)",
+    Tool.POLYGON: "Polygonal lasso: click the corners; Enter, a double-click or the first "
+                  "corner closes it",
+    Tool.MOVE: "Move: drag the layer or the selected pixels; arrow keys nudge (Shift: 10 px)",
+}
 SELECTION_TOOLS = (Tool.SELECT_RECT, Tool.SELECT_ELLIPSE, Tool.LASSO, Tool.POLYGON,
                    Tool.MAGIC_WAND)
 
@@ -210,6 +218,9 @@ class EditorActions(QObject):
         self.window.size_label.setText(f"{size.width()} × {size.height()} px")
 
     def _tool_changed(self, tool: Tool) -> None:
+        hint = TOOL_HINTS.get(tool)
+        if hint:
+            self.window.statusBar().showMessage(hint, 8000)
         if tool is Tool.TRANSFORM and self.window.document is not None:
             self.transform_tool.begin()
 
