@@ -580,3 +580,17 @@ def test_select_menu_radius_commands_ask_and_refuse_without_a_selection(
     assert doc.undo_stack.undoText() == "Grow selection"
     key(qtbot, window, Qt.Key.Key_F6, SHIFT)
     assert doc.undo_stack.undoText() == "Feather selection"
+
+
+def test_crop_keeps_only_the_cut_away_bands_for_undo(window) -> None:
+    from rfedit_desktop.document import image_ops
+
+    doc = window.document
+    image_ops.crop(doc, QRect(10, 5, 40, 30))
+    command = doc.undo_stack.command(doc.undo_stack.count() - 1)
+    for part in command.parts:
+        kept = part.layer.width * part.layer.height
+        cut = sum(band.width() * band.height() for _, band in part.bands)
+        assert (kept, kept + cut) == (40 * 30, W * H), "no second copy of the old layer"
+    doc.undo_stack.undo()
+    assert all(not part.bands for part in command.parts), "undo hands the bands back"
