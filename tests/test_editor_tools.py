@@ -594,3 +594,12 @@ def test_crop_keeps_only_the_cut_away_bands_for_undo(window) -> None:
         assert (kept, kept + cut) == (40 * 30, W * H), "no second copy of the old layer"
     doc.undo_stack.undo()
     assert all(not part.bands for part in command.parts), "undo hands the bands back"
+
+
+def test_choosing_another_tool_applies_the_transform(qtbot, window) -> None:
+    doc, patch = _patch_document(window)
+    key(qtbot, window, Qt.Key.Key_T, CTRL)
+    drag(qtbot, window, (30, 26), (50, 42))
+    key(qtbot, window, Qt.Key.Key_B)
+    assert window.tools.tool is Tool.BRUSH and not window.editor.transform_tool.active
+    assert patch.bounds() == QRect(10, 10, 40, 32) and doc.undo_stack.undoText() == "Transform"

@@ -10,8 +10,8 @@ with `register_tool`: the canvas forwards them the left button in document coord
 the keys they claim, and lets them draw over the picture (`add_overlay` for what is drawn
 whatever the tool, such as the marching ants). A handler has `press(pos, modifiers)`,
 `move(pos, modifiers, dragging)`, `release(pos, modifiers)`, `double_click(pos)`,
-`key(event) -> bool`, `wants_key(event) -> bool`, `paint(painter, canvas)`, `cancel()` and
-`cursor()`.
+`key(event) -> bool`, `wants_key(event) -> bool`, `paint(painter, canvas)`, `cancel()`,
+`leave()` (another tool was chosen: finish or drop what is in progress) and `cursor()`.
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ class CanvasView(QWidget):
     def _tool_changed(self, tool: Tool) -> None:
         for other, handler in self._handlers.items():
             if other is not tool:
-                handler.cancel()
+                handler.leave()
         self._refresh_cursor()
 
     # ------------------------------------------------------------------ input: strokes

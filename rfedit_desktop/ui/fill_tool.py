@@ -45,6 +45,9 @@ class FillTool:
     def cancel(self) -> None:
         pass
 
+    def leave(self) -> None:
+        pass
+
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.PointingHandCursor
 

@@ -224,6 +224,9 @@ class SelectionTool:
         self.points = []
         self.canvas.update()
 
+    def leave(self) -> None:
+        self.cancel()
+
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.CrossCursor
 

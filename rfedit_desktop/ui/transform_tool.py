@@ -103,6 +103,10 @@ class TransformTool(_Guarded):
         self._reset()
         self.canvas.update()
 
+    def leave(self) -> None:
+        """Choosing another tool applies the transform, as in Krita."""
+        self.apply()
+
     def flip(self, horizontal: bool) -> None:
         if self.begin():
             if horizontal:
@@ -292,6 +296,9 @@ class MoveTool(_Guarded):
             self.floating = None
             self.canvas.update()
 
+    def leave(self) -> None:
+        self.cancel()
+
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.SizeAllCursor
 
@@ -361,6 +368,9 @@ class CropTool(_Guarded):
         self.start = None
         self.rect = None
         self.canvas.update()
+
+    def leave(self) -> None:
+        self.cancel()
 
     def cursor(self) -> Qt.CursorShape:
         return Qt.CursorShape.CrossCursor
