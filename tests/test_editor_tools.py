@@ -419,7 +419,11 @@ def test_crop_tool_and_ora_round_trip(qtbot, window, tmp_path) -> None:
     before = rgba(photo).copy()
     key(qtbot, window, Qt.Key.Key_C)
     assert window.tools.tool is Tool.CROP
-    drag(qtbot, window, (10, 5), (50, 35))
+    drag(qtbot, window, (10, 5), (40, 35))
+    drag(qtbot, window, (40, 20), (50, 20))  # the right edge's handle: 10 px wider
+    drag(qtbot, window, (25, 20), (26, 20))  # inside: moved by one pixel...
+    drag(qtbot, window, (26, 20), (25, 20))  # ...and back
+    assert window.editor.crop_tool.rect == QRect(10, 5, 40, 30)
     key(qtbot, window, Qt.Key.Key_Return)
     assert (doc.width, doc.height) == (40, 30)
     assert np.array_equal(rgba(photo), before[5:35, 10:50])

@@ -36,7 +36,8 @@ POSITION_MIME = "application/x-rfedit-position"
 TOOL_HINTS = {
     Tool.TRANSFORM: "Transform: drag a handle to scale (Shift keeps proportions), outside the "
                     "box to rotate, inside to move; Enter applies, Esc cancels",
-    Tool.CROP: "Crop: drag the rectangle to keep, then press Enter (Esc forgets it)",
+    Tool.CROP: "Crop: drag the rectangle to keep, adjust it by its handles, then press Enter "
+               "(Esc forgets it)",
     Tool.POLYGON: "Polygonal lasso: click the corners; Enter, a double-click or the first "
                   "corner closes it",
     Tool.MOVE: "Move: drag the layer or the selected pixels; arrow keys nudge (Shift: 10 px)",

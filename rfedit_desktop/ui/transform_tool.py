@@ -309,12 +309,14 @@ class MoveTool(_Guarded):
 
 
 class CropTool(_Guarded):
-    """Drag the rectangle to keep; Enter or a double-click crops, Esc forgets it."""
+    """Drag the rectangle to keep, adjust it by its handles or drag it by its inside; Enter or
+    a double-click crops, Esc forgets it."""
 
     def __init__(self, canvas, report: Callable[[str], None]) -> None:
         self.canvas, self.report = canvas, report
         self.start: QPointF | None = None
         self.rect: QRect | None = None
+        self.drag: tuple | None = None  # ("new",) / ("edge", hx, hy) / ("move",), rect at press
 
     def _doc_rect(self, a: QPointF, b: QPointF) -> QRect:
         r = QRectF(a, b).normalized()
@@ -322,20 +324,58 @@ class CropTool(_Guarded):
         x1, y1 = math.ceil(r.right()), math.ceil(r.bottom())
         return QRect(x0, y0, x1 - x0, y1 - y0) & self.canvas.document.rect()
 
+    def _handle_points(self, rect: QRect) -> list[QPointF]:
+        r = QRectF(rect)
+        c = r.center()
+        return [QPointF(c.x() + hx * r.width() / 2, c.y() + hy * r.height() / 2)
+                for hx, hy in HANDLES]
+
     def press(self, pos: QPointF, modifiers) -> None:
         self.start = QPointF(pos)
+        if self.rect is not None:
+            view = self.canvas.transform
+            here = view.to_view(pos)
+            for (hx, hy), p in zip(HANDLES, self._handle_points(self.rect), strict=True):
+                if (view.to_view(p) - here).manhattanLength() <= 2 * HANDLE + 2:
+                    self.drag = ("edge", hx, hy, QRect(self.rect))
+                    return
+            if QRectF(self.rect).contains(pos):
+                self.drag = ("move", QRect(self.rect))
+                return
+        self.drag = ("new",)
         self.rect = None
 
     def move(self, pos: QPointF, modifiers, dragging: bool) -> None:
-        if self.start is not None and dragging:
+        if self.start is None or self.drag is None or not dragging:
+            return
+        kind = self.drag[0]
+        if kind == "new":
             self.rect = self._doc_rect(self.start, pos)
-            self.canvas.update()
+        elif kind == "edge":
+            _, hx, hy, r0 = self.drag
+            r = QRectF(r0)
+            left = pos.x() if hx < 0 else r.left()
+            right = pos.x() if hx > 0 else r.right()
+            top = pos.y() if hy < 0 else r.top()
+            bottom = pos.y() if hy > 0 else r.bottom()
+            rect = self._doc_rect(QPointF(left, top), QPointF(right, bottom))
+            self.rect = rect if not rect.isEmpty() else self.rect
+        else:
+            r0 = self.drag[1]
+            doc = self.canvas.document.rect()
+            dx = round(pos.x() - self.start.x())
+            dy = round(pos.y() - self.start.y())
+            dx = max(doc.left() - r0.left(), min(dx, doc.right() - r0.right()))
+            dy = max(doc.top() - r0.top(), min(dy, doc.bottom() - r0.bottom()))
+            self.rect = r0.translated(dx, dy)
+        self.canvas.update()
 
     def release(self, pos: QPointF, modifiers) -> None:
-        if self.start is not None:
+        if self.start is not None and self.drag == ("new",):
             rect = self._doc_rect(self.start, pos)
             self.rect = None if rect.isEmpty() else rect
         self.start = None
+        self.drag = None
         self.canvas.update()
 
     def double_click(self, pos: QPointF) -> None:
@@ -367,6 +407,7 @@ class CropTool(_Guarded):
     def cancel(self) -> None:
         self.start = None
         self.rect = None
+        self.drag = None
         self.canvas.update()
 
     def leave(self) -> None:
@@ -392,4 +433,11 @@ class CropTool(_Guarded):
         painter.setPen(_pen(QColor(255, 255, 255)))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(r)
+        view = canvas.view_transform()
+        painter.resetTransform()
+        painter.setPen(_pen(QColor(20, 20, 20)))
+        painter.setBrush(QColor(255, 255, 255))
+        for p in self._handle_points(self.rect):
+            v = view.map(p)
+            painter.drawRect(QRectF(v.x() - HANDLE, v.y() - HANDLE, 2 * HANDLE, 2 * HANDLE))
         painter.restore()
