@@ -562,3 +562,23 @@ def test_an_inversion_that_cannot_be_kept_is_reported(qtbot, win, monkeypatch) -
     qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True, timeout=WAIT_MS)
     assert "Could not keep the inversion" in ai.panel.status_label.text()
     assert ai.strip.results()  # the edit itself is there
+
+
+def test_a_selection_is_the_edit_mask_feathered_as_it_is(qtbot, win) -> None:
+    win.tools.set_tool(Tool.SELECT_ELLIPSE)
+    canvas = win.canvas
+    a = canvas.transform.to_view(QPointF(10, 10)).toPoint()
+    b = canvas.transform.to_view(QPointF(40, 30)).toPoint()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(canvas, b)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=b)
+    selection = win.document.selection
+    selection.feather(4)
+    win.ai.panel.prompt_edit.setPlainText("a large red circle on a blue background")
+    request = win.ai.build_requests()[0][0]
+    expected = selection.mask_array()
+    assert request.mask is not None and np.array_equal(request.mask, expected)
+    assert ((expected > 0) & (expected < 1)).any(), "the feathered edge is soft"
+    assert expected[2, 60] == 0 and expected[20, 25] == 1
+    selection.deselect()
+    assert win.ai.build_requests()[0][0].mask is None, "no selection and no mask: everything"

@@ -14,13 +14,15 @@ from ai_window import (
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
+from rfedit_desktop.ui.image_dialogs import CanvasSizeDialog, ImageSizeDialog
 from rfedit_desktop.ui.new_document_dialog import NewDocumentDialog
 from rfedit_desktop.ui.shortcuts_dialog import ShortcutsDialog
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 # Rows done with the mouse, the pen, a held key or inside one widget: tested where they live
 # (test_ui_canvas, test_compare_key, test_edit_panel).
-GESTURE = re.compile(r"\b(drag|wheel|click|hold|turn|pen)\b|staging strip", re.IGNORECASE)
+GESTURE = re.compile(r"\b(drag|wheel|click|hold|turn|pen)\b|staging strip|a transform, crop",
+                     re.IGNORECASE)
 
 
 def readme_shortcuts() -> list[tuple[str, str]]:
@@ -41,6 +43,7 @@ def readme_shortcuts() -> list[tuple[str, str]]:
 
 
 def _words(text: str) -> set[str]:
+    text = text.replace("&", "")  # mnemonic markers
     return {w.lower() for w in re.findall(r"\w+", text) if len(w) > 2 or w.isdigit()}
 
 
@@ -57,7 +60,12 @@ def no_dialogs(monkeypatch):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (0, False))
     monkeypatch.setattr(NewDocumentDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(ImageSizeDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(CanvasSizeDialog, "exec", lambda self: 0)
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Cancel)
 

@@ -12,6 +12,11 @@ Main entry points::
     s.begin(layer, QPointF(10, 10), 1.0); s.move(QPointF(200, 50), 0.7); s.end()
     doc.undo_stack.undo()                      # pixel-exact
     doc.save("picture.ora")                    # atomic
+
+The photo-editing operations live in their own modules, each one undo step:
+`doc.selection` (selection_state: shapes, magic wand, feather/grow/shrink, invert),
+`fill` (fill, clear), `copy_paste`, `transform` (move/transform of lifted pixels) and
+`image_ops` (crop, canvas size, image size, rotate, flip).
 """
 
 from .blend import BLEND_LABELS, BLEND_MODES

@@ -28,6 +28,7 @@ from .layer import Layer
 from .layer_operations import LayerOperations
 from .limits import check_size
 from .pixel_access import PixelAccess
+from .selection_state import DocumentSelection
 
 LayerRef = Layer | int
 
@@ -50,6 +51,9 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
     - `modified_changed(bool)`: unsaved changes appeared or disappeared (title mark).
     - `file_path_changed(str)`: after save-as or load.
     - `edit_history_changed()`: an AI edit was applied, undone or redone.
+    - `size_changed(QSize)`: crop, canvas size, image size or a 90° rotation changed the size.
+
+    `selection` (a `DocumentSelection`) is the current selection, changed as undo steps.
     """
 
     region_changed = Signal(QRect)
@@ -59,6 +63,7 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
     modified_changed = Signal(bool)
     file_path_changed = Signal(str)
     edit_history_changed = Signal()
+    size_changed = Signal(QSize)
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
         self.history_budget = HistoryBudget(memory_budget)
         self._cache = CompositeCache(self._w, self._h, lambda: self._layers)
         self._merge_gen = 0
+        self.selection = DocumentSelection(self)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -268,6 +274,13 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
         self._composite_changed(before | layer.bounds(), mask_only=layer.is_mask)
         self.layer_pixels_changed.emit(layer.id)
         self.layers_changed.emit()
+
+    def _set_size(self, width: int, height: int) -> None:
+        """New canvas size (image_ops' commands move the layers and selection themselves)."""
+        self._w, self._h = int(width), int(height)
+        self._cache = CompositeCache(self._w, self._h, lambda: self._layers)
+        self.size_changed.emit(self.size())
+        self.region_changed.emit(self.rect())
 
     def _set_active(self, layer: Layer | None) -> None:
         if layer is not None and layer not in self._layers:

@@ -61,6 +61,16 @@ def native_view(img: QImage) -> np.ndarray:
     return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4)
 
 
+def const_view(img: QImage) -> np.ndarray:
+    """A read-only HxWx4 view like `native_view`, without detaching a shared image (no copy
+    of pixels that the undo history also holds)."""
+    if img.format() != FORMAT:
+        raise ValueError(f"expected ARGB32_Premultiplied, got {img.format()}")
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl)
+    return buf.reshape(h, bpl)[:, : w * 4].reshape(h, w, 4)
+
+
 def premultiply(rgba: np.ndarray) -> np.ndarray:
     """Straight RGBA uint8 -> premultiplied RGBA uint8 (round to nearest, exact)."""
     a = rgba[..., 3:4].astype(np.uint32)

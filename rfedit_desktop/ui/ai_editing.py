@@ -166,7 +166,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             pixels = document.composite_for_edit(source)
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
-        mask = document.mask_array()
+        mask = document.selection.edit_mask()  # the selection, else the painted mask
         clip = mask_region(mask) if mask is not None else None
         original = to_qimage(pixels)
         count = self.panel.variants()

@@ -4,6 +4,14 @@ Painting redoes only what changed: the document says which rectangle changed
 (`region_changed`), the view copies that part of the composite into its display image and asks
 Qt to repaint just the matching widget rectangle. Zoom, pan and the brush outline are view
 state only; they never touch the document.
+
+Tools that do not paint (selections, move, transform, crop, fill) are handlers registered
+with `register_tool`: the canvas forwards them the left button in document coordinates and
+the keys they claim, and lets them draw over the picture (`add_overlay` for what is drawn
+whatever the tool, such as the marching ants). A handler has `press(pos, modifiers)`,
+`move(pos, modifiers, dragging)`, `release(pos, modifiers)`, `double_click(pos)`,
+`key(event) -> bool`, `wants_key(event) -> bool`, `paint(painter, canvas)`, `cancel()`,
+`leave()` (another tool was chosen: finish or drop what is in progress) and `cursor()`.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from PySide6.QtGui import (
     QRegion,
     QResizeEvent,
     QTabletEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
@@ -64,6 +73,9 @@ class CanvasView(QWidget):
         self._fitted_once = False
         self._tint_paused = False
         self._applied_edits = 0
+        self._handlers: dict[Tool, object] = {}
+        self._overlays: list[object] = []
+        self._handler_drag = False
         self.setMouseTracking(True)
         self.setTabletTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -72,6 +84,26 @@ class CanvasView(QWidget):
         self.setMinimumSize(QSize(200, 150))
         tools.brush_changed.connect(self._refresh_cursor)
         tools.tool_changed.connect(self._tool_changed)
+
+    # ------------------------------------------------------------------ tool handlers
+    def register_tool(self, tool: Tool, handler: object) -> None:
+        """Let `handler` take the left button and its keys while `tool` is current."""
+        self._handlers[tool] = handler
+
+    def add_overlay(self, overlay: object) -> None:
+        """Something drawn over the picture whatever the tool (`overlay.paint(painter, self)`)."""
+        self._overlays.append(overlay)
+
+    @property
+    def handler(self):
+        """The current tool's handler, or None for the painting tools."""
+        return self._handlers.get(self.tools.tool)
+
+    def view_transform(self) -> QTransform:
+        """Maps document coordinates to widget (logical) coordinates."""
+        s = self.transform.scale
+        o = self.transform.origin
+        return QTransform(s, 0, 0, s, o.x(), o.y())
 
     # ------------------------------------------------------------------ document binding
     def set_document(self, document) -> None:
@@ -84,6 +116,8 @@ class CanvasView(QWidget):
                 except (RuntimeError, TypeError):
                     pass
         self._end_stroke()
+        for handler in self._handlers.values():
+            handler.cancel()
         self.document = document
         self._display = None
         self._mask_overlay = None
@@ -249,6 +283,14 @@ class CanvasView(QWidget):
             painter.setPen(QPen(QColor(20, 20, 20), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(doc_rect_view.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if self.document is not None:
+            painter.save()
+            painter.setTransform(self.view_transform())
+            if self.handler is not None:
+                self.handler.paint(painter, self)
+            for overlay in self._overlays:  # the ants stay visible over a transform preview
+                overlay.paint(painter, self)
+            painter.restore()
         self._draw_brush_outline(painter)
         painter.end()
 
@@ -315,6 +357,8 @@ class CanvasView(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._space_down:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self.handler is not None:
+            self.setCursor(self.handler.cursor())
         elif self.tools.tool is Tool.PICKER:
             self.setCursor(Qt.CursorShape.CrossCursor)
         else:
@@ -324,6 +368,9 @@ class CanvasView(QWidget):
     def _tool_changed(self, tool: Tool) -> None:
         if tool is Tool.MASK:
             self.show_mask_tint()
+        for other, handler in self._handlers.items():
+            if other is not tool:
+                handler.leave()
         self._refresh_cursor()
 
     # ------------------------------------------------------------------ input: strokes
@@ -361,8 +408,11 @@ class CanvasView(QWidget):
             self.stroke_active.emit(False)
 
     def finish_stroke(self) -> None:
-        """End a stroke in progress now (one history entry), e.g. before undo moves history."""
+        """End a stroke in progress now (one history entry), e.g. before undo moves history;
+        a tool's unfinished work (lifted pixels, a polygon) is put back first."""
         self._end_stroke()
+        for handler in self._handlers.values():
+            handler.cancel()
 
     @property
     def stroking(self) -> bool:
@@ -404,6 +454,10 @@ class CanvasView(QWidget):
         if button == Qt.MouseButton.MiddleButton or (
                 button == Qt.MouseButton.LeftButton and self._space_down):
             self._start_pan(pos)
+        elif (button == Qt.MouseButton.LeftButton and self.handler is not None
+              and self.document is not None):
+            self._handler_drag = True
+            self.handler.press(self.doc_pos(pos), event.modifiers())
         elif button == Qt.MouseButton.LeftButton and self._stroke is None:
             if event.modifiers() & Qt.KeyboardModifier.AltModifier and self.tools.tool.paints:
                 self._pick(self.doc_pos(pos))  # Alt+click: pick without leaving the brush
@@ -417,6 +471,8 @@ class CanvasView(QWidget):
             self._pan_to(pos)
         elif self._stroke is not None:
             self._continue_stroke(pos, 1.0)
+        elif self.handler is not None and self.document is not None:
+            self.handler.move(self.doc_pos(pos), event.modifiers(), self._handler_drag)
         elif self.tools.tool is Tool.PICKER and event.buttons() & Qt.MouseButton.LeftButton:
             self._pick(self.doc_pos(pos))
         self._move_outline(pos)
@@ -426,9 +482,28 @@ class CanvasView(QWidget):
         if self._panning and event.button() in (Qt.MouseButton.MiddleButton,
                                                 Qt.MouseButton.LeftButton):
             self._stop_pan()
+        elif event.button() == Qt.MouseButton.LeftButton and self._handler_drag:
+            self._handler_drag = False
+            if self.handler is not None:
+                self.handler.release(self.doc_pos(event.position()), event.modifiers())
         elif event.button() == Qt.MouseButton.LeftButton:
             self._end_stroke()
         event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.handler is not None:
+            self.handler.double_click(self.doc_pos(event.position()))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # keys a tool claims (Enter, Esc, arrows while transforming) beat window shortcuts
+        if (event.type() == QEvent.Type.ShortcutOverride and self.handler is not None
+                and self.document is not None and self.handler.wants_key(event)):
+            event.accept()
+            return True
+        return super().event(event)
 
     def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802
         """Pen input: pressure drives size/opacity; the pen's eraser end erases."""
@@ -469,6 +544,9 @@ class CanvasView(QWidget):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if self.handler is not None and self.document is not None and self.handler.key(event):
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = True
             self._refresh_cursor()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfedit_desktop.document.blend import BLEND_LABELS, BLEND_MODES
+from rfedit_desktop.document.fill import clear_selection
 from rfedit_desktop.ui.checkerboard import checker_brush
 from rfedit_desktop.ui.icons import icon
 from rfedit_desktop.ui.theme import MASK_TINT
@@ -415,8 +416,9 @@ class LayersPanel(QWidget):
             self._guard(self.document.flatten)
 
     def clear_layer(self) -> None:
+        """Delete: the selected pixels, or the whole layer when nothing is selected."""
         if self.document is not None and self.document.active_layer is not None:
-            self._guard(self.document.clear_layer, self.document.active_layer)
+            self._guard(clear_selection, self.document, self.document.active_layer)
 
     def _lock_alpha_toggled(self, on: bool) -> None:
         layer = self.document.active_layer if self.document is not None else None

@@ -28,6 +28,7 @@ from rfedit_desktop.ui import document_io
 from rfedit_desktop.ui.autosave_recovery import AutosaveRecovery
 from rfedit_desktop.ui.canvas_view import CanvasView
 from rfedit_desktop.ui.colour_dock import ColourPanel
+from rfedit_desktop.ui.editor_actions import EditorActions
 from rfedit_desktop.ui.file_actions import FileActions
 from rfedit_desktop.ui.history_dock import HistoryPanel
 from rfedit_desktop.ui.icons import icon
@@ -78,6 +79,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self._build_menus()
         self._build_status_bar()
         self._connect_canvas()
+        self.editor = EditorActions(self)
         self.ai_editing = self._build_ai_editing() if ai else None
 
         self.autosave_timer = QTimer(self)

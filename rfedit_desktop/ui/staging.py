@@ -359,6 +359,10 @@ class StagingStrip(QWidget):
             self.compare_changed.emit(on)
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
+        if (watched is self.list and event.type() == QEvent.Type.ShortcutOverride
+                and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)):
+            event.accept()  # the strip's own Delete/Backspace, not the window's fill or clear
+            return True
         if watched is self.list and event.type() == QEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
                 self.discard_current()

@@ -25,15 +25,38 @@ class Tool(str, Enum):
     ERASER = "eraser"
     PICKER = "picker"
     MASK = "mask"
+    SELECT_RECT = "select-rect"
+    SELECT_ELLIPSE = "select-ellipse"
+    LASSO = "lasso"
+    POLYGON = "polygon"
+    MAGIC_WAND = "magic-wand"
+    MOVE = "move"
+    TRANSFORM = "transform"
+    CROP = "crop"
+    FILL = "fill"
 
     @property
     def label(self) -> str:
         return {"brush": "Brush", "eraser": "Eraser", "picker": "Colour picker",
-                "mask": "Mask brush"}[self.value]
+                "mask": "Mask brush", "select-rect": "Rectangle selection",
+                "select-ellipse": "Ellipse selection", "lasso": "Freehand lasso",
+                "polygon": "Polygonal lasso", "magic-wand": "Magic wand", "move": "Move",
+                "transform": "Transform", "crop": "Crop", "fill": "Fill"}[self.value]
 
     @property
     def paints(self) -> bool:
-        return self is not Tool.PICKER
+        return self in (Tool.BRUSH, Tool.ERASER, Tool.MASK)
+
+
+@dataclass(frozen=True)
+class AreaOptions:
+    """Options of the magic wand and the fill tool."""
+
+    tolerance: int = 32
+    """Largest difference per channel (0..255) from the clicked pixel's colour."""
+    contiguous: bool = True
+    merged: bool = False
+    """Sample the visible image instead of the active layer."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,7 @@ class ToolState(QObject):
     tool_changed = Signal(object)  # Tool
     brush_changed = Signal(object)  # BrushSettings
     colours_changed = Signal(QColor, QColor)  # foreground, background
+    area_changed = Signal(object)  # AreaOptions
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +109,7 @@ class ToolState(QObject):
         self._brush = BrushSettings()
         self._fg = QColor(DEFAULT_FG)
         self._bg = QColor(DEFAULT_BG)
+        self._area = AreaOptions()
 
     # tool ---------------------------------------------------------------------------------
     @property
@@ -116,6 +141,18 @@ class ToolState(QObject):
 
     def shrink(self) -> None:
         self.update_brush(size=smaller(self._brush.size))
+
+    # magic wand and fill -----------------------------------------------------------------
+    @property
+    def area(self) -> AreaOptions:
+        return self._area
+
+    def update_area(self, **changes: object) -> None:
+        area = replace(self._area, **changes)
+        area = replace(area, tolerance=int(min(255, max(0, area.tolerance))))
+        if area != self._area:
+            self._area = area
+            self.area_changed.emit(area)
 
     # colours ------------------------------------------------------------------------------
     @property

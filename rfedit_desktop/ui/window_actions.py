@@ -44,7 +44,7 @@ class WindowActions:
         self.act_open = a("&Open…", self.open_dialog, "Ctrl+O")
         self.act_save = a("&Save", self.save, "Ctrl+S")
         self.act_save_as = a("Save &As…", self.save_as, "Ctrl+Shift+S")
-        self.act_import = a("&Import Image as Layer…", self.import_layer_dialog, "Ctrl+Shift+I")
+        self.act_import = a("&Import Image as Layer…", self.import_layer_dialog, "Ctrl+Alt+O")
         self.act_export = a("&Export Image…", self.export_dialog, "Ctrl+E")
         self.act_close = a("&Close", self.close_document, "Ctrl+W")
         self.act_recover = a("Recover &Unsaved Work…", self.recover_dialog)
@@ -68,9 +68,15 @@ class WindowActions:
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, key, icon_name in ((Tool.BRUSH, "B", "brush"), (Tool.ERASER, "E", "eraser"),
-                                     (Tool.PICKER, "I", "picker"), (Tool.MASK, "M", "mask")):
-            act = a(tool.label, lambda _=False, t=tool: self.tools.set_tool(t), key, icon_name,
-                    f"{tool.label} ({key})")
+                                     (Tool.PICKER, "I", "picker"), (Tool.MASK, "M", "mask"),
+                                     (Tool.SELECT_RECT, "Ctrl+R", "select-rect"),
+                                     (Tool.SELECT_ELLIPSE, "J", "select-ellipse"),
+                                     (Tool.LASSO, None, "lasso"), (Tool.POLYGON, None, "polygon"),
+                                     (Tool.MAGIC_WAND, None, "magic-wand"),
+                                     (Tool.MOVE, "T", "move"), (Tool.TRANSFORM, "Ctrl+T", "transform"),
+                                     (Tool.CROP, "C", "crop"), (Tool.FILL, "F", "fill")):
+            tip = f"{tool.label} ({key})" if key else tool.label
+            act = a(tool.label, lambda _=False, t=tool: self.tools.set_tool(t), key, icon_name, tip)
             act.setCheckable(True)
             self.tool_group.addAction(act)
             self.tool_actions[tool] = act
