@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,13 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=28, help="steps per edit (28)")
     opts = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="rfedit-bench-batch-"))
+    try:
+        return measure(opts, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(opts: argparse.Namespace, root: Path) -> int:
     pictures, _ = make_dataset(opts.n, seed=0)
     inputs = []
     for i, rgb in enumerate(pictures):
