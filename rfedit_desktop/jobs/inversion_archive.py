@@ -35,7 +35,7 @@ def export_inversion(engine: Any, request: Any) -> tuple[str, bytes] | None:
 
     from rfedit_desktop.engine.pipeline import inversion_key, prepare
 
-    if request.method == "sdedit":
+    if request.method in ("sdedit", "flowedit"):
         return None
     key = inversion_key(engine, request, prepare(engine, request))
     entry = engine.cache.get(key)
