@@ -431,8 +431,13 @@ def _thumb(image: QImage | None, dim: bool = False) -> QPixmap:
 
 
 def _caption(result: StagedResult) -> str:
+    m = result.metadata
+    if m.get("compared"):
+        # a "Compare methods" result: what it is and what it cost, so the artist can pick
+        seconds = sum(float(v) for v in (m.get("timings") or {}).values())
+        return f"{m.get('method')}\n{m.get('nfe')} NFE · {seconds:.1f} s"
     prompt = result.prompt if len(result.prompt) <= 34 else result.prompt[:33].rstrip() + "…"
-    seed = result.metadata.get("seed")
+    seed = m.get("seed")
     return f"{prompt}\nseed {seed}" if seed is not None else prompt
 
 
