@@ -106,6 +106,8 @@ def test_compared_results_are_labelled_with_method_nfe_and_seconds(qtbot) -> Non
     staged = StagedResult(pixels=pixels, image=to_qimage(pixels), original=to_qimage(pixels),
                           prompt="a red circle", metadata=meta)
     assert _caption(staged) == "fireflow\n18 NFE · 1.2 s"
+    staged.metadata["timings"] = {"invert": 7.3, "edit": 7.2}
+    assert _caption(staged) == "fireflow\n18 NFE · 14 s"  # fits under the thumbnail
     plain = StagedResult(pixels=pixels, image=to_qimage(pixels), original=to_qimage(pixels),
                          prompt="a red circle", metadata=dict(meta, compared=False))
     assert _caption(plain) == "a red circle\nseed 3"
