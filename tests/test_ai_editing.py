@@ -532,3 +532,20 @@ def test_compare_methods_stages_one_labelled_result_per_method(qtbot, win) -> No
     again = ai.strip.results()[3:]
     assert [r.metadata["cache_hit"] for r in again] == [True, True, True]
     assert [r.metadata["nfe"] for r in again] == [STEPS, STEPS + 1, 3]
+
+
+@pytest.mark.parametrize("method", ["rf-solver", "flowedit"])
+def test_a_newer_method_runs_from_the_panel_and_its_cache_shows(qtbot, win, method) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(10, 50), (50, 10)])
+    combo = ai.panel.method_combo
+    combo.setFocus()
+    while combo.currentData() != method:
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    run_and_wait(qtbot, win, "a red circle", preset=None)
+    (result,) = ai.strip.results()
+    assert result.metadata["method"] == method and result.metadata["steps"] == STEPS
+    qtbot.waitUntil(lambda: ai.panel.is_cache_shown(), timeout=WAIT_MS)
+    ai.panel.n_max_spin.setValue(2)  # FlowEdit's source side is cached per n_max
+    if method == "flowedit":
+        qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)

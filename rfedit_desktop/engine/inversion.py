@@ -67,7 +67,8 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
 def cached_inversion(
     engine: Engine, request: EditRequest, prepared: Prepared, peek: bool = False
 ) -> Any:
-    """The usable cache entry for this request, or None (sdedit never uses one)."""
+    """The usable cache entry for this request, or None (sdedit never uses one; FlowEdit's
+    holds its source-side velocities)."""
     if request.method == "sdedit":
         return None
     key = inversion_key(engine, request, prepared)

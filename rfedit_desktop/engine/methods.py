@@ -77,7 +77,14 @@ def _encode(engine: Engine, prepared: Prepared, reporter: Reporter,
     return y0
 
 
-def _sdedit(engine, request, prepared, sigmas, reporter, timings) -> Edited:
+def _sdedit(
+    engine: Engine,
+    request: EditRequest,
+    prepared: Prepared,
+    sigmas: torch.Tensor,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> Edited:
     y0 = _encode(engine, prepared, reporter, timings)
     velocity = _target_velocity(engine, request, prepared, timings)
     reporter.phase("edit", "editing")
@@ -92,7 +99,14 @@ def _sdedit(engine, request, prepared, sigmas, reporter, timings) -> Edited:
     return Edited(x, velocity.calls, False, bool(velocity.truncated))
 
 
-def _invert_and_sample(engine, request, prepared, sigmas, reporter, timings) -> Edited:
+def _invert_and_sample(
+    engine: Engine,
+    request: EditRequest,
+    prepared: Prepared,
+    sigmas: torch.Tensor,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> Edited:
     inv = invert_or_reuse(engine, request, prepared, sigmas, reporter, timings)
     velocity = _target_velocity(engine, request, prepared, timings)
     reporter.phase("edit", "editing")
@@ -125,7 +139,14 @@ def _invert_and_sample(engine, request, prepared, sigmas, reporter, timings) -> 
     return Edited(x, inv.nfe + velocity.calls, inv.hit, bool(velocity.truncated))
 
 
-def _flowedit(engine, request, prepared, sigmas, reporter, timings) -> Edited:
+def _flowedit(
+    engine: Engine,
+    request: EditRequest,
+    prepared: Prepared,
+    sigmas: torch.Tensor,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> Edited:
     """FlowEdit; its source-side velocities are cached, so a re-edit evaluates only the target."""
     n_max, n_min, n_avg = flowedit_counts(request)
     entry = cached_inversion(engine, request, prepared)

@@ -56,7 +56,9 @@ PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", 
                 "default")
 
 # Fields whose change invalidates the cached inversion of the source (see engine cache key).
-INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method")
+INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method",
+                    "source_guidance", "n_max", "n_min", "n_avg")
+"""A method's params lack the fields it does not read; read them with `params.get`."""
 
 
 class PromptEdit(QPlainTextEdit):
