@@ -291,6 +291,8 @@ def verdict(rows: list[dict[str, Any]]) -> str:
             head = "better than"
         elif losses and not wins:
             head = "worse than"
+        elif not wins:
+            head = "neither better nor worse (no point dominates or is dominated, no matched L2) than"
         else:
             head = "mixed against"
         head += " RF-Inversion and the baselines" if family in NEWER else " the baselines"
