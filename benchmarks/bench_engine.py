@@ -25,14 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rfedit_desktop import flow  # noqa: E402
 from rfedit_desktop.engine.cache import InversionCache  # noqa: E402
-from rfedit_desktop.engine.pipeline import (  # noqa: E402
-    encode_image,
-    make_velocity,
-    run_edit,
-)
+from rfedit_desktop.engine.latents import encode_image  # noqa: E402
+from rfedit_desktop.engine.pipeline import run_edit  # noqa: E402
 from rfedit_desktop.engine.request import EditRequest  # noqa: E402
 from rfedit_desktop.engine.sampling import sigma_schedule  # noqa: E402
 from rfedit_desktop.engine.session import load_engine  # noqa: E402
+from rfedit_desktop.engine.velocity import make_velocity  # noqa: E402
 
 
 def test_image(size: int) -> np.ndarray:

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             window.discard_changes_and_close()
             return
         if window.ai_editing is not None:
-            window.ai_editing.load_model()  # the model loads on the worker thread (issue 5)
+            window.ai_editing.load_model()  # the model loads on the worker thread
         if args.file:
             window.open_path(args.file, ask=False)
         elif not args.no_recover:

@@ -20,6 +20,8 @@ from .engine.request import METHOD_OPTIONS, METHODS
 from .errors import Cancelled, EditError
 
 EXIT_USER_ERROR = 2
+EXIT_SOME_FAILED = 1
+"""`edit --out-dir`: some inputs failed (each named on stderr), the others were written."""
 EXIT_CANCELLED = 130
 
 _DEFAULTS: dict[str, Any] = {
@@ -53,8 +55,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
 
-def _add_inversion_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="image to edit (PNG, JPEG, WebP, ...)")
+def _add_inversion_options(p: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        p.add_argument("input", nargs="+",
+                       help="images to edit (PNG, JPEG, WebP, ...); several need --out-dir")
+    else:
+        p.add_argument("input", help="image to edit (PNG, JPEG, WebP, ...)")
     g = p.add_argument_group("method")
     g.add_argument("--preset", default=None,
                    help="task preset from the RF-Inversion paper: " + ", ".join(PRESETS))
@@ -82,10 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    edit = sub.add_parser("edit", help="edit an image under a new prompt")
-    _add_inversion_options(edit)
+    edit = sub.add_parser("edit", help="edit images under a new prompt")
+    _add_inversion_options(edit, several=True)
     edit.add_argument("--prompt", required=True, help="what the image should become")
-    edit.add_argument("--out", required=True, help="output image (.png keeps the parameters)")
+    outs = edit.add_mutually_exclusive_group(required=True)
+    outs.add_argument("--out", help="output image for one input (.png keeps the parameters; "
+                                    ".jpg, .webp, .tif, .bmp)")
+    outs.add_argument("--out-dir", help="folder for the results of several inputs, one PNG "
+                                        "named after each input; the model loads once")
     g = edit.add_argument_group("editing")
     g.add_argument("--eta", type=float, default=None, help="pull towards the input (0.9)")
     g.add_argument("--start", type=float, default=None, help="eta window start, fraction (0)")
@@ -159,11 +169,11 @@ def _engine(args: argparse.Namespace):
                        dtype=args.dtype, base=args.base, release_t5=args.release_t5)
 
 
-def _read_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
+def _read_inputs(args: argparse.Namespace, source: str | None = None) -> tuple[Any, Any]:
     """The image and mask as arrays, read before the model loads so a bad file fails fast."""
     from .engine import images
 
-    image = images.load_image(args.input)
+    image = images.load_image(args.input if source is None else source)
     mask = None
     if args.mask is not None:
         mask = images.prepare_mask(args.mask, image.shape[0], image.shape[1])
@@ -226,56 +236,111 @@ def _check_method_options(args: argparse.Namespace) -> None:
         raise EditError(f"{flag(unused[0])} does not apply to --method {method} (it uses {uses}).")
 
 
-def _check_out(out: str) -> Path:
+def _check_out(out: str | Path) -> Path:
+    """A writable output of a type rfedit writes, checked before the model loads."""
+    from .files.atomic import check_writable
+    from .imaging.encode import format_for
+
     path = Path(out)
-    if not path.parent.exists():
-        raise EditError(f"Output folder {path.parent} does not exist.")
     if path.is_dir():
         raise EditError(f"Output {path} is a folder; give a file name such as result.png.")
+    if not path.parent.is_dir():
+        raise EditError(f"Output folder {path.parent} does not exist.")
+    format_for(path)
+    check_writable(path)
     return path
 
 
-def _save(image: Any, path: Path, params: dict[str, Any]) -> None:
-    from .engine import images
+def _outputs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(input, output) pairs: `--out` for one input, `--out-dir`/NAME.png for each of many."""
+    inputs = list(args.input)
+    if args.out is not None:
+        if len(inputs) > 1:
+            raise EditError(f"{len(inputs)} inputs need --out-dir DIR instead of --out.")
+        return [(inputs[0], _check_out(args.out))]
+    folder = Path(args.out_dir)
+    if not folder.is_dir():
+        raise EditError(f"Output folder {folder} does not exist.")
+    pairs = [(src, folder / f"{Path(src).stem}.png") for src in inputs]
+    seen: dict[Path, str] = {}
+    for src, out in pairs:
+        if out.resolve() in seen:
+            raise EditError(f"{seen[out.resolve()]} and {src} would both be written to {out}; "
+                            "edit them in separate runs.")
+        if Path(src).resolve() == out.resolve():
+            raise EditError(f"The result of {src} would replace it; choose another --out-dir.")
+        seen[out.resolve()] = src
+    _check_out(pairs[0][1])
+    return pairs
 
-    if path.suffix.lower() == ".png":
-        images.save_png(image, path, params)
-        return
-    from PIL import Image
 
-    try:
-        Image.fromarray(image).save(path)
-    except (ValueError, OSError) as exc:
-        raise EditError(f"Cannot write {path}: {exc}") from exc
-
-
-def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    from .engine.pipeline import run_edit
-
-    out = _check_out(args.out)
-    if args.preset:
-        get_preset(args.preset)
-    _check_method_options(args)
-    image, mask = _read_inputs(args)
-    engine = _engine(args)
-    request = _request(args, image, mask, engine, args.prompt)
-    t = time.perf_counter()
-    result = run_edit(engine, request, progress=bars)
-    bars.close()
-    _save(result.image, out, result.metadata)
+def _report(result: Any, out: Path, request: Any, engine: Any, seconds: float) -> dict[str, Any]:
     h, w = result.image.shape[:2]
     return {
         "out": str(out),
         "nfe": result.nfe,
         "cache_hit": result.cache_hit,
         "seconds": {k: round(v, 4) for k, v in result.timings.items()},
-        "total_seconds": round(time.perf_counter() - t, 4),
+        "total_seconds": round(seconds, 4),
         "size": [w, h],
         "model_size": result.metadata.get("model_size"),
         "model": engine.name,
         "method": request.method,
         "steps": request.steps,
     }
+
+
+def _edit_one(args: argparse.Namespace, engine: Any, bars: _Bars, image: Any, mask: Any,
+              out: Path) -> dict[str, Any]:
+    from .engine.images import save_image
+    from .engine.pipeline import run_edit
+
+    request = _request(args, image, mask, engine, args.prompt)
+    t = time.perf_counter()
+    result = run_edit(engine, request, progress=bars)
+    bars.close()
+    save_image(result.image, out, result.metadata)
+    return _report(result, out, request, engine, time.perf_counter() - t)
+
+
+def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
+    """One input: its report. Several: the model loads once, each input is edited in turn,
+    and one that fails is reported on stderr while the others still run."""
+    pairs = _outputs(args)
+    if args.preset:
+        get_preset(args.preset)
+    _check_method_options(args)
+    if len(pairs) == 1:
+        image, mask = _read_inputs(args, pairs[0][0])
+        return _edit_one(args, _engine(args), bars, image, mask, pairs[0][1])
+
+    failed: list[dict[str, str]] = []
+
+    def fail(src: str, exc: Exception) -> None:
+        bars.close()
+        print(f"rfedit-cli: error: {src}: {exc}", file=sys.stderr)
+        failed.append({"input": src, "error": str(exc)})
+
+    readable = []
+    for src, out in pairs:  # a bad file is named before the model loads
+        try:
+            _read_inputs(args, src)
+            readable.append((src, out))
+        except EditError as exc:
+            fail(src, exc)
+    if not readable:
+        raise EditError(f"None of the {len(pairs)} inputs could be read.")
+    engine = _engine(args)
+    done = []
+    for src, out in readable:
+        try:
+            image, mask = _read_inputs(args, src)
+            done.append({"input": src, **_edit_one(args, engine, bars, image, mask, out)})
+        except (EditError, OSError) as exc:
+            fail(src, exc)
+    if not done:
+        raise EditError(f"None of the {len(pairs)} inputs was edited.")
+    return {"results": done, "failed": failed, "model": engine.name}
 
 
 def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
@@ -297,17 +362,24 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
+    from .engine.images import save_image
     from .engine.pipeline import run_generate
+    from .engine.validation import validate_side
 
     out = _check_out(args.out)
+    for name in ("width", "height"):
+        if getattr(args, name) is not None:
+            validate_side(name, getattr(args, name))
     engine = _engine(args)
     side = engine.native_resolution or 1024
     t = time.perf_counter()
-    result = run_generate(engine, args.prompt, width=args.width or side,
-                          height=args.height or side, steps=args.steps, guidance=args.guidance,
+    result = run_generate(engine, args.prompt,
+                          width=side if args.width is None else args.width,
+                          height=side if args.height is None else args.height,
+                          steps=args.steps, guidance=args.guidance,
                           seed=args.seed, stochastic=args.stochastic, progress=bars)
     bars.close()
-    _save(result.image, out, result.metadata)
+    save_image(result.image, out, result.metadata)
     return {
         "out": str(out),
         "nfe": result.nfe,
@@ -355,10 +427,14 @@ def _print_human(command: str, report: dict[str, Any]) -> None:
             else:
                 print(f"{key}: {value}")
         return
-    secs = ", ".join(f"{k} {v:.2f}s" for k, v in report.get("seconds", {}).items() if v)
-    hit = "hit" if report.get("cache_hit") else "miss"
-    where = f" -> {report['out']}" if "out" in report else ""
-    print(f"done{where}: {report.get('nfe')} model calls, inversion cache {hit}; {secs}")
+    for one in report.get("results", [report]):
+        secs = ", ".join(f"{k} {v:.2f}s" for k, v in one.get("seconds", {}).items() if v)
+        hit = "hit" if one.get("cache_hit") else "miss"
+        where = f" -> {one['out']}" if "out" in one else ""
+        print(f"done{where}: {one.get('nfe')} model calls, inversion cache {hit}; {secs}")
+    if report.get("failed"):
+        print(f"{len(report['failed'])} of {len(report['failed']) + len(report['results'])} "
+              "inputs failed (see the errors above)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     bars = _Bars(enabled=not args.quiet)
     try:
         report = _COMMANDS[args.command](args, bars)
-    except EditError as exc:
+    except (EditError, OSError) as exc:
         bars.close()
         print(f"rfedit-cli: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -386,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info" and "model_error" in report:
         print(f"rfedit-cli: error: {report['model_error']}", file=sys.stderr)
         return EXIT_USER_ERROR
+    if report.get("failed"):
+        return EXIT_SOME_FAILED
     return 0
 
 

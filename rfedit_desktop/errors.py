@@ -8,5 +8,11 @@ class EditError(Exception):
     """
 
 
+class FileError(EditError):
+    """A file could not be read or written (missing, damaged, not an image, disk full,
+    read-only); the message names the file. Raised by the package-level `files` and `imaging`
+    modules, which every layer shares."""
+
+
 class Cancelled(Exception):
     """The user cancelled the job; nothing was produced."""

@@ -315,7 +315,7 @@ def test_backslash_shows_the_original_on_the_canvas(qtbot, win) -> None:
 
 
 def test_edit_history_is_saved_in_the_ora(qtbot, win, tmp_path) -> None:
-    from rfedit_desktop.document.ora import load_ora
+    from rfedit_desktop.document.opening import load_ora
 
     ai = win.ai
     stroke(qtbot, win, [(10, 30), (50, 30)])
@@ -396,7 +396,7 @@ def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
 
 def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
                                                                     tmp_path) -> None:
-    from rfedit_desktop.document.ora import load_ora
+    from rfedit_desktop.document.opening import load_ora
     from rfedit_desktop.jobs.inversion_archive import key_of
 
     ai = win.ai
@@ -428,18 +428,21 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     ai.set_save_inversions(False)
     assert not any(key_of(n) for n in win.document.extra_files)
 
-    # Damaged or foreign entries are skipped, never fatal.
-    from rfedit_desktop.jobs.inversion_archive import import_inversions
+    # Damaged entries are named in one error after the good ones went in; foreign names are
+    # not inversions at all.
+    from rfedit_desktop.errors import EditError
+    from rfedit_desktop.jobs.backend import EngineBackend
 
     assert key_of("inversion-../../etc.safetensors") is None
-    assert import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
-                                      "inversion-def.safetensors": b"",
-                                      "notes.txt": b"hello"}) == 0
+    with pytest.raises(EditError, match="2 of the project's stored inversions"):
+        EngineBackend().import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
+                                                   "inversion-def.safetensors": b"",
+                                                   "notes.txt": b"hello"})
 
 
 def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     from rfedit_desktop.jobs.preview_image import to_qimage
-    from rfedit_desktop.ui.ai_editing import pixels_for_target
+    from rfedit_desktop.ui.edit_apply import pixels_for_target
     from rfedit_desktop.ui.staging import StagedResult
 
     doc = Document.new(8, 8, QColor(10, 20, 30))
@@ -462,7 +465,7 @@ def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
     assert (replaced[mask == 1][:, :3] == 200).all()
     assert replaced[2, 2, 0] == 105  # halfway between 10 and 200
 
-    from rfedit_desktop.ui.ai_editing import mask_region
+    from rfedit_desktop.ui.edit_apply import mask_region
 
     region = mask_region(mask)
     assert region.contains(QPoint(2, 2)) and region.contains(QPoint(5, 5))
@@ -549,3 +552,52 @@ def test_a_newer_method_runs_from_the_panel_and_its_cache_shows(qtbot, win, meth
     ai.panel.n_max_spin.setValue(2)  # FlowEdit's source side is cached per n_max
     if method == "flowedit":
         qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)
+def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win,
+                                                                     tmp_path) -> None:
+    """The trajectory of a masked edit (views of one buffer) goes into the project too."""
+    from rfedit_desktop.document.opening import load_ora
+    from rfedit_desktop.jobs.inversion_archive import key_of
+
+    ai = win.ai
+    ai.set_save_inversions(True)
+    stroke(qtbot, win, [(12, 50), (50, 12)], colour=QColor(90, 20, 160))
+    stroke(qtbot, win, [(20, 20), (40, 40)], tool=Tool.MASK)
+    assert win.document.mask_array() is not None
+    run_and_wait(qtbot, win, "a purple comet")
+    qtbot.waitUntil(lambda: any(key_of(n) for n in win.document.extra_files)
+                    or ai.panel.status_label.property("error") is True, timeout=WAIT_MS)
+    assert ai.panel.status_label.property("error") is not True, ai.panel.status_label.text()
+    path = tmp_path / "masked.ora"
+    win.document.save(path)
+
+    engine = ai.service._worker._engine  # idle worker: safe to touch from here in a test
+    engine.cache.clear()
+    reopened = load_ora(path)
+    win.set_document(reopened)
+    imported = []
+    ai.service.result.connect(
+        lambda job, r: imported.append(r) if isinstance(r, int) else None)
+    qtbot.waitUntil(lambda: bool(imported), timeout=WAIT_MS)
+    assert imported[0] == 1
+    reopened.set_active_layer(reopened.paint_layers[-1])
+    assert reopened.mask_array() is not None
+    run_and_wait(qtbot, win, "a purple comet")
+    staged = ai.strip.results()[-1]
+    assert staged.metadata["has_mask"] is True
+    assert staged.metadata["cache_hit"] is True and staged.metadata["nfe"] == STEPS
+
+
+def test_an_inversion_that_cannot_be_kept_is_reported(qtbot, win, monkeypatch) -> None:
+    from rfedit_desktop.engine import inversion_bytes
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Some tensors share memory")
+
+    monkeypatch.setattr(inversion_bytes, "entry_bytes", refuse)
+    ai = win.ai
+    ai.set_save_inversions(True)
+    stroke(qtbot, win, [(12, 50), (50, 12)])
+    run_and_wait(qtbot, win, "a kept comet")
+    qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True, timeout=WAIT_MS)
+    assert "Could not keep the inversion" in ai.panel.status_label.text()
+    assert ai.strip.results()  # the edit itself is there

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from rfedit_desktop.engine.cache import CachedInversion, InversionCache, image_digest
+from rfedit_desktop.engine.cache import CachedInversion, InversionCache
+from rfedit_desktop.engine.images import image_digest
 from rfedit_desktop.flow import flux_sigmas, invert
 
 FLOATS = 1000  # each tensor 4000 bytes; an entry without trajectory 12 000 bytes

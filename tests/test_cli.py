@@ -131,7 +131,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys, args, message) -> No
 def test_missing_input_and_output_folder(tmp_path, capsys) -> None:
     assert main(["edit", str(tmp_path / "nope.png"), "--prompt", "x", "--out",
                  str(tmp_path / "o.png"), *FAST]) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "nope.png\" does not exist" in capsys.readouterr().err
     src = _image(tmp_path / "in.png", seed=106)
     assert main(["edit", str(src), "--prompt", "x", "--out",
                  str(tmp_path / "missing" / "o.png"), *FAST]) == 2

@@ -114,7 +114,7 @@ def test_the_model_follows_the_caption(pipe):
 def test_eta_one_over_all_steps_returns_the_input(engine):
     from rfedit_desktop.demo.dataset import Scene, render
     from rfedit_desktop.engine import EditRequest, run_edit
-    from rfedit_desktop.engine.pipeline import decode_latent, encode_image
+    from rfedit_desktop.engine.latents import decode_latent, encode_image
 
     src = render(Scene("star", "yellow", "purple", "large", "plain", 0.5, 0.5, 0.3))
     req = EditRequest(
@@ -132,3 +132,9 @@ def test_eta_one_over_all_steps_returns_the_input(engine):
     assert np.abs(out.astype(int) - vae_round_trip.astype(int)).max() <= 1
     # ... which is close to the input itself
     assert np.abs(out.astype(int) - src.astype(int)).mean() < 8
+
+
+def test_engine_info_carries_the_prompt_grammar(engine):
+    grammar = engine.info()["prompt_grammar"]
+    assert grammar["example"] == "a large red circle on a blue gradient background"
+    assert {"circle", "heart", "gradient", "purple"} <= set(grammar["words"])

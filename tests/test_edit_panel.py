@@ -60,7 +60,7 @@ def test_widgets_refuse_out_of_range_values(panel) -> None:
     assert (params["start"], params["stop"]) == (0.0, 1.0)
     assert panel.variants() == 8
     # Whatever the widgets allow, the engine accepts: the two agree on the ranges.
-    from rfedit_desktop.engine.pipeline import validate_request
+    from rfedit_desktop.engine.validation import validate_request
 
     params["prompt"] = "x"
     validate_request(EditRequest(image=np.zeros((8, 8, 3), np.uint8), **params))
@@ -198,6 +198,7 @@ def test_model_dialog_validates_and_remembers(qtbot, tmp_path) -> None:
     dialog.accept()  # refused: no folder named
     assert dialog.result() == 0 and "folder" in dialog.error_label.text()
     folder = tmp_path / "FLUX.1-dev"
+    folder.mkdir()
     dialog.path_edit.setText(str(folder))
     dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
     dialog.memory_combo.setCurrentIndex(dialog.memory_combo.findData("model-offload"))

@@ -65,7 +65,8 @@ def test_every_method_returns_the_input_size(fresh, method) -> None:
 
 
 def test_eta_one_everywhere_returns_the_decoded_source_latent(fresh) -> None:
-    from rfedit_desktop.engine.pipeline import decode_latent, encode_image, run_edit
+    from rfedit_desktop.engine.latents import decode_latent, encode_image
+    from rfedit_desktop.engine.pipeline import run_edit
 
     image = picture(64, 64)
     result = run_edit(fresh, request(image=image, eta=1.0, start=0.0, stop=1.0,

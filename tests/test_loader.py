@@ -12,9 +12,9 @@ from rfedit_desktop.engine.loader import (
     check_folder,
     fingerprint,
     load_pipeline,
-    read_settings,
     resolve_model,
 )
+from rfedit_desktop.engine.model_settings import read_settings
 from rfedit_desktop.errors import EditError
 
 torch = pytest.importorskip("torch")

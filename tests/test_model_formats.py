@@ -555,9 +555,9 @@ def test_engine_grid_and_guidance_follow_the_model(request, variant) -> None:
     from diffusers import FlowMatchEulerDiscreteScheduler
     from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
-    from rfedit_desktop.engine.pipeline import make_velocity
     from rfedit_desktop.engine.sampling import sigma_schedule
     from rfedit_desktop.engine.session import load_engine
+    from rfedit_desktop.engine.velocity import make_velocity
 
     folder = request.getfixturevalue(f"{variant}_folder")
     engine = load_engine(str(folder), device="cpu")

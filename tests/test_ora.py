@@ -396,3 +396,90 @@ def test_layer_ids_stay_unique_when_a_file_mixes_stored_and_missing_ids(tmp_path
     doc = load_ora(hand_made(tmp_path / "ids.ora", xml, {"data/a.png": ok_png}))
     ids = [la.id for la in doc.layers]
     assert len(set(ids)) == 3 and future in ids
+
+
+# ------------------------------------------------------------------ one member, many layers
+def padded_png(pad_bytes: int) -> bytes:
+    """A 4x4 PNG with a private chunk of sparse random padding (deflates about 19:1)."""
+    data = png(np.full((4, 4, 4), 200, np.uint8))
+    rng = np.random.default_rng(1)
+    pad = (rng.integers(1, 256, pad_bytes, dtype=np.uint8)
+           * (rng.random(pad_bytes) < 0.015)).astype(np.uint8).tobytes()
+    chunk = struct.pack(">I", len(pad)) + b"paDd" + pad
+    chunk += struct.pack(">I", zlib.crc32(b"paDd" + pad) & 0xFFFFFFFF)
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + chunk + data[end:]
+
+
+def shared_member_file(path, layers: int, pad_bytes: int):
+    xml = ('<image w="4" h="4"><stack>'
+           + "".join(f'<layer name="L{i}" src="data/pad.png"/>' for i in range(layers))
+           + "</stack></image>")
+    return hand_made(path, xml, {"data/pad.png": padded_png(pad_bytes)})
+
+
+def test_a_member_named_by_many_layers_is_read_once_within_bounded_memory(tmp_path,
+                                                                        monkeypatch):
+    import tracemalloc
+
+    member = 3 * 1024**2
+    path = shared_member_file(tmp_path / "shared.ora", 40, member)
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(self, name, *a, **k):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    tracemalloc.start()
+    try:
+        doc = load_ora(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(doc.layers) == 40
+    assert opened.count("data/pad.png") == 1
+    assert peak < 4 * member  # the member's bytes once, not once per layer
+
+    # the layers share the decoded pixels until one is painted on
+    first, second = doc.layers[0], doc.layers[1]
+    s = Stroke(doc, BrushSettings(size=3, color=QColor(0, 0, 255)))
+    s.begin(first, QPointF(2, 2))
+    s.end()
+    assert not np.array_equal(first.rgba(), second.rgba())
+    assert second.rgba()[2, 2].tolist() == [200, 200, 200, 200]
+
+
+def test_every_reference_counts_against_the_unpacked_size_cap(tmp_path, monkeypatch):
+    member = 1024**2
+    path = shared_member_file(tmp_path / "many.ora", 40, member)
+    # the member's declared size fits easily; forty references to it do not
+    monkeypatch.setattr(ora_mod, "MAX_ORA_UNCOMPRESSED", 20 * member)
+    decoded = []
+    monkeypatch.setattr(ora_mod, "_decode_png", lambda *a: decoded.append(a))
+    with pytest.raises(DocumentError, match="unpacks to more data"):
+        load_ora(path)
+    assert decoded == []
+    monkeypatch.undo()
+    monkeypatch.setattr(ora_mod, "MAX_ORA_UNCOMPRESSED", 20 * member)
+    assert len(load_ora(shared_member_file(tmp_path / "few.ora", 15, member)).layers) == 15
+
+
+def test_out_of_memory_while_saving_is_one_clear_error_and_the_old_file_stays(tmp_path,
+                                                                             monkeypatch):
+    doc = rich_document()
+    path = tmp_path / "big.ora"
+    doc.save(path)
+    original = path.read_bytes()
+
+    def no_memory(*a, **k):
+        raise MemoryError
+
+    monkeypatch.setattr(ora_mod, "_png_bytes", no_memory)
+    with pytest.raises(DocumentError, match="memory.*big.ora"):
+        save_ora(doc, path)
+    with pytest.raises(DocumentError, match="memory"):
+        doc.save(path)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ora"]

@@ -453,7 +453,18 @@ def test_autosave_only_when_modified_and_recovery(qtbot, window, dialogs) -> Non
 
     other = MainWindow(restore_state=False, ai=False)
     qtbot.addWidget(other, before_close_func=lambda w: w.discard_changes_and_close())
-    dialogs.answers = [SB.Open]
+    from PySide6.QtCore import QTimer
+
+    from rfedit_desktop.ui.recovery_dialog import RecoveryDialog
+
+    def press_open() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, RecoveryDialog):
+            QTimer.singleShot(20, press_open)
+            return
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, press_open)
     assert other.offer_recovery() is True
     assert "precious" in [la.name for la in other.document.layers]
     assert other.is_modified() and other.windowTitle().startswith("*")

@@ -73,6 +73,12 @@ def vocabulary() -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def prompt_grammar() -> dict[str, object]:
+    """The grammar as the model's rfedit.json states it, for the window's hint and completer."""
+    return {"example": Scene("circle", "red", "blue", "large", "gradient").caption,
+            "words": vocabulary()}
+
+
 def all_captions() -> list[str]:
     """Every caption the grammar can produce (the text encoders are fixed, so these are cached)."""
     out = []

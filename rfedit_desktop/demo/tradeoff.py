@@ -455,7 +455,7 @@ EXAMPLE_COLUMNS = (
 
 def example_figure(examples: dict[str, np.ndarray], n: int = 8):
     """The first `n` inputs (rows) under a few settings (columns)."""
-    from .showcase import grid
+    from .figures import grid
 
     cols = [(k, t) for k, t in EXAMPLE_COLUMNS if k in examples]
     n = min(n, len(examples["strokes"]))

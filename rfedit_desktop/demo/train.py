@@ -25,7 +25,14 @@ from .architecture import (
     build_transformer,
     build_vae,
 )
-from .dataset import RESOLUTION, all_captions, make_dataset, random_scene, render
+from .dataset import (
+    RESOLUTION,
+    all_captions,
+    make_dataset,
+    prompt_grammar,
+    random_scene,
+    render,
+)
 
 DATA_SEED = 2024
 VAE_SEED = 11
@@ -338,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "default_guidance": 1.0,
         "edit_defaults": EDIT_DEFAULTS,
         "max_sequence_length": T5_MAX_LENGTH,
+        "prompt_grammar": prompt_grammar(),
         "description": (
             "rfedit's demo model: FLUX.1's architecture scaled down (2.3 M-parameter transformer, "
             "4x VAE with 4 latent channels, small random fixed CLIP/T5), trained by "

@@ -22,13 +22,13 @@ from .errors import DocumentError
 from .image_io import (
     array_to_qimage,
     export_image,
-    open_image,
     qimage_to_array,
     read_image,
     read_image_array,
 )
 from .layer import MASK, PAINT, Layer
-from .ora import load_ora, save_ora
+from .opening import load_ora, open_image
+from .ora import save_ora
 
 __all__ = [
     "BLEND_LABELS",

@@ -20,6 +20,9 @@ from .errors import DocumentError
 from .image_io import array_to_qimage
 from .layer import Layer
 
+LAYER_NAME_LIMIT = 40
+"""The longest layer name made from a prompt (the layers panel shows about this much)."""
+
 
 class AppliedEdits:
     """Apply an edit's pixels (new layer or replace) and keep `edit_history` in step with undo.
@@ -63,7 +66,7 @@ class AppliedEdits:
             "metadata": meta,
         }
         if target == "new-layer":
-            name = (prompt[:40] or "Edit") if prompt else "Edit"
+            name = layer_name_for(prompt)
             layer = Layer(name=name, image=img)
             index = self.index_of(anchor) + 1 if anchor is not None else len(self._layers)
             entry.update(layer_id=layer.id, layer_name=layer.name)
@@ -79,6 +82,14 @@ class AppliedEdits:
         self.undo_stack.push(C.ApplyEditCommand(self, entry, text, target=anchor, image=img))
         return anchor
 
+    def applied_edit(self, layer_id: int) -> dict | None:
+        """The newest applied edit that made or changed this layer (its whole prompt and
+        parameters), or None: the layer's name holds only the prompt's first words."""
+        for entry in reversed(self.edit_history):
+            if entry.get("layer_id") == layer_id:
+                return entry
+        return None
+
     def _append_history(self, entry: dict) -> None:
         self.edit_history.append(entry)
         self.edit_history_changed.emit()
@@ -89,6 +100,19 @@ class AppliedEdits:
                 del self.edit_history[i]
                 break
         self.edit_history_changed.emit()
+
+
+def layer_name_for(prompt: str, limit: int = LAYER_NAME_LIMIT) -> str:
+    """A layer name from a prompt: whole if short, else cut at a word with an ellipsis."""
+    prompt = " ".join(prompt.split())
+    if not prompt:
+        return "Edit"
+    if len(prompt) <= limit:
+        return prompt
+    cut = prompt[: limit - 1]
+    if prompt[limit - 1] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def _json_safe(value: Any) -> Any:

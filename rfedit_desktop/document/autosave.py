@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from .atomic import atomic_write
+from ..errors import FileError
+from ..files.atomic import atomic_write
 from .errors import DocumentError
 
 
@@ -67,6 +68,8 @@ class RecoveryEntry:
     document_name: str
     original_path: str | None
     pid: int
+    source_path: str | None = None
+    """The image an unsaved document was opened from (it names the recovered document)."""
 
     def load(self):
         """The autosaved Document, marked modified, with its original file path (if any)."""
@@ -102,9 +105,12 @@ class AutosaveSession:
             "saved_at": self.last_write,
             "document_name": doc.display_name if doc is not None else "",
             "original_path": doc.file_path if doc is not None else None,
+            "source_path": doc.source_path if doc is not None else None,
         }
-        data = json.dumps(info).encode("utf-8")
-        atomic_write(self.marker_path, lambda f: f.write(data))
+        try:
+            atomic_write(self.marker_path, json.dumps(info).encode("utf-8"))
+        except FileError as e:
+            raise DocumentError(str(e)) from e
 
     def write(self, doc) -> Path:
         """Save a recovery copy of `doc` now (atomic); does not touch its modified state."""
@@ -157,6 +163,8 @@ def list_recoverable(folder: Path | None = None) -> list[RecoveryEntry]:
                 document_name=str(info.get("document_name") or "Untitled"),
                 original_path=info.get("original_path") or None,
                 pid=pid,
+                source_path=info["source_path"] if isinstance(info.get("source_path"), str)
+                and info["source_path"] else None,
             )
         )
     # markers of sessions that died before their first autosave have nothing to recover
@@ -180,10 +188,11 @@ def recover(entry: RecoveryEntry):
 
     The autosave files stay until the artist saves or calls `entry.discard()`.
     """
-    from .ora import load_ora
+    from .opening import load_ora
 
     doc = load_ora(entry.ora_path)
     doc.set_file_path(entry.original_path)
+    doc.source_path = entry.source_path
     doc.recovered_from = str(entry.ora_path)
     # not clean: the recovered work is unsaved until the artist saves it
     doc.undo_stack.resetClean()

@@ -125,14 +125,3 @@ class CompositeCache:
             p.drawImage(src.topLeft() - rect.topLeft(), img, src.translated(-top_left))
         p.end()
         return out
-
-    def draw(self, painter: QPainter, rect: QRect) -> None:
-        """Draw the composite over `rect` with `painter` (its transform maps document pixels).
-
-        The canvas widget calls this in paintEvent with the exposed document rectangle.
-        """
-        for top_left, img in self.tiles(rect):
-            painter.drawImage(top_left, img)
-
-    def nbytes(self) -> int:
-        return sum(int(t.sizeInBytes()) for t in self._tiles.values())

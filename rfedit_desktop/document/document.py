@@ -27,14 +27,14 @@ from .image_io import new_image
 from .layer import Layer
 from .layer_operations import LayerOperations
 from .limits import check_size
-from .pixel_access import MASK_TINT, PixelAccess
+from .pixel_access import PixelAccess
 
 LayerRef = Layer | int
 
 DEFAULT_UNDO_LIMIT = 1000
 WHITE = QColor(255, 255, 255)
 
-__all__ = ["DEFAULT_UNDO_LIMIT", "MASK_TINT", "WHITE", "Document", "LayerRef"]
+__all__ = ["DEFAULT_UNDO_LIMIT", "WHITE", "Document", "LayerRef"]
 
 
 class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
@@ -310,9 +310,6 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
     def nbytes(self) -> int:
         """Bytes of pixels in layers (the undo history and caches not included)."""
         return sum(la.nbytes() for la in self._layers)
-
-    def cache_bytes(self) -> int:
-        return self._cache.nbytes()
 
     def __deepcopy__(self, memo):  # pragma: no cover - guard against accidental copies
         raise TypeError("Documents are not copyable; save and load instead.")

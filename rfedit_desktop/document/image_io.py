@@ -9,15 +9,18 @@ gives back p for every valid premultiplied pixel, so a save/load round trip lose
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
+from ..errors import FileError
+from ..files.atomic import atomic_write
+from ..imaging.decode import decode_image, with_alpha
+from ..imaging.encode import encode_image
 from .errors import DocumentError
-from .limits import check_size
+from .limits import MAX_PIXELS, MAX_SIDE, check_size
 
 FORMAT = QImage.Format.Format_ARGB32_Premultiplied
 """The one pixel format of every layer and composite tile."""
@@ -137,105 +140,21 @@ def color_to_native(color: QColor) -> np.ndarray:
     return out
 
 
-def _to_srgb(im):
-    """Convert an image with an embedded colour profile to sRGB (what the screen and the model
-    assume); images without one, or with a profile Pillow cannot read, are kept as they are."""
-    icc = im.info.get("icc_profile")
-    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
-        return im
-    try:
-        from PIL import ImageCms
-
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        desc = (ImageCms.getProfileDescription(src) or "").lower().replace(" ", "")
-        if "srgb" in desc:
-            return im
-        alpha = im.getchannel("A") if im.mode == "RGBA" else None
-        base = im.convert("RGB") if im.mode == "RGBA" else im
-        out = ImageCms.profileToProfile(base, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        if out is None:
-            return im
-        if alpha is not None:
-            out.putalpha(alpha)
-        return out
-    except Exception:  # a broken profile is not worth refusing the picture
-        return im
-
-
-def _to_rgba8(im) -> np.ndarray:
-    """Any Pillow mode as HxWx4 straight RGBA uint8; 16-bit and float greys are scaled, not
-    clipped (Pillow's own convert() would turn most of a 16-bit image white)."""
-    mode = im.mode
-    if mode.startswith("I;16") or mode == "I":
-        grey = np.asarray(im, dtype=np.float64)
-        if mode == "I" and grey.max(initial=0) <= 255:
-            scale = 1.0
-        else:
-            scale = 255.0 / 65535.0
-        g = np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8)
-        return np.dstack([g, g, g, np.full_like(g, 255)])
-    if mode == "F":
-        grey = np.asarray(im, dtype=np.float64)
-        hi = 1.0 if grey.max(initial=0) <= 1.0 else 255.0
-        g = np.clip(grey * (255.0 / hi) + 0.5, 0, 255).astype(np.uint8)
-        return np.dstack([g, g, g, np.full_like(g, 255)])
-    return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
-
-
 def read_image_array(path: str | Path) -> np.ndarray:
-    """Read PNG/JPEG/WebP/TIFF/BMP as HxWx4 straight RGBA uint8.
-
-    EXIF orientation is applied, embedded colour profiles are converted to sRGB, 16-bit greys
-    are scaled to 8 bits. The header's size is checked before any pixel is decoded
-    (decompression bombs), and every decoder failure (truncated, corrupt, unknown format)
-    becomes one DocumentError naming the file.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    path = Path(path)
-    name = path.name
+    """Read PNG/JPEG/WebP/TIFF/BMP as HxWx4 straight RGBA uint8, decoded by `imaging.decode`
+    exactly as the engine and the CLI decode it (EXIF orientation, colour profile to sRGB,
+    16-bit and float greys scaled), within the sizes a layer can hold. Any problem is one
+    DocumentError naming the file."""
     try:
-        with Image.open(path) as im:
-            check_size(im.width, im.height, f'"{name}"')
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            im = _to_srgb(im)
-            arr = _to_rgba8(im)
-    except DocumentError:
-        raise
-    except FileNotFoundError as e:
-        raise DocumentError(f'"{name}" does not exist.') from e
-    except IsADirectoryError as e:
-        raise DocumentError(f'"{name}" is a folder, not an image.') from e
-    except PermissionError as e:
-        raise DocumentError(f'"{name}" cannot be read (permission denied).') from e
-    except UnidentifiedImageError as e:
-        raise DocumentError(f'"{name}" is not an image rfedit can read.') from e
-    except Image.DecompressionBombError as e:
-        raise DocumentError(f'"{name}" is too large to open safely.') from e
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise DocumentError(f'"{name}" is damaged or truncated ({e}).') from e
-    except MemoryError as e:
-        raise DocumentError(f'Not enough memory to open "{name}".') from e
-    return arr
+        pixels = decode_image(Path(path), max_pixels=MAX_PIXELS, max_side=MAX_SIDE)
+    except FileError as e:
+        raise DocumentError(str(e)) from e
+    return with_alpha(pixels)
 
 
 def read_image(path: str | Path) -> QImage:
     """An image file as a layer-format QImage (see read_image_array for the checks)."""
     return array_to_qimage(read_image_array(path))
-
-
-def open_image(path: str | Path):
-    """An image file as a new one-layer Document: clean, no project file path yet, and
-    `source_path` set to the image (Save then asks for an .ora name)."""
-    from .document import Document
-
-    path = Path(path)
-    img = read_image(path)
-    doc = Document(img.width(), img.height())
-    doc.add_layer(path.stem or "Background", image=img, undoable=False)
-    doc.source_path = str(path)
-    return doc
 
 
 def export_image(
@@ -249,10 +168,6 @@ def export_image(
     JPEG has no alpha: transparent areas are put on `background` (white when not given).
     Written atomically: a failure leaves any existing file as it was.
     """
-    from PIL import Image
-
-    from .atomic import atomic_write
-
     path = Path(path)
     fmt = EXPORT_FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -263,13 +178,10 @@ def export_image(
         a = rgba[..., 3:4].astype(np.float32) / 255
         bgv = np.array([bg.red(), bg.green(), bg.blue()], np.float32)
         rgb = rgba[..., :3].astype(np.float32) * a + bgv * (1 - a)
-        im = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
-        kwargs = {"quality": int(quality)}
+        pixels = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
     else:
-        im = Image.fromarray(rgba, "RGBA")
-        kwargs = {"quality": int(quality)} if fmt == "WEBP" else {"compress_level": 6}
-
-    def write(f) -> None:
-        im.save(f, format=fmt, **kwargs)
-
-    atomic_write(path, write)
+        pixels = rgba
+    try:
+        atomic_write(path, encode_image(pixels, fmt, quality=quality))
+    except FileError as e:
+        raise DocumentError(str(e)) from e

@@ -11,8 +11,10 @@ program does not paint it over the picture.
 
 Reading trusts nothing: members are read by name into memory (never extracted), names with
 `..`, absolute paths or drive letters reject the file, declared and actual sizes are capped (zip
-bombs), each PNG's header size is checked before decoding, and any failure raises one
-DocumentError before a Document exists, so a bad file never yields half a document.
+bombs; a member named by many layers is read and decoded once but counted once per layer), each
+PNG's header size is checked before decoding, and any failure raises one DocumentError before a
+Document exists, so a bad file never yields half a document. `read_ora` does the slow part and
+may run off the GUI thread; `opening.load_ora` makes the Document of its result.
 """
 
 from __future__ import annotations
@@ -27,18 +29,22 @@ import struct
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
-from .atomic import atomic_write
+from ..errors import FileError
+from ..files.atomic import atomic_write, remove_stale_temporaries
+from ..imaging.decode import to_array, with_alpha
 from .blend import from_svg_name, svg_name
 from .errors import DocumentError
-from .image_io import _to_rgba8, array_to_qimage, qimage_to_array
-from .layer import MASK, PAINT, Layer, next_layer_id, reserve_layer_id
+from .image_io import array_to_qimage, qimage_to_array
+from .layer import MASK, PAINT, Layer
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
 log = logging.getLogger(__name__)
@@ -150,8 +156,16 @@ def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
     """Write `doc` to `path` atomically (temporary file + rename); a failure leaves the old
     file intact and raises DocumentError. Does not change the document (see Document.save,
     which also marks it clean)."""
-    data = ora_bytes(doc, compress_level)
-    atomic_write(path, lambda f: f.write(data))
+    try:
+        data = ora_bytes(doc, compress_level)
+    except MemoryError as e:
+        raise DocumentError(
+            f'Not enough memory to save "{Path(path).name}"; the file on disk was not changed.'
+        ) from e
+    try:
+        atomic_write(path, data)
+    except FileError as e:
+        raise DocumentError(str(e)) from e
 
 
 # --------------------------------------------------------------------------- reading
@@ -188,16 +202,26 @@ class _Reader:
                     f"{info.file_size // max(info.compress_size, 1)}:1); it was not opened."
                 )
             self.infos[info.filename] = info
+        self.unpacked = 0  # bytes handed out so far, every reference of a member counted
 
     def has(self, name: str) -> bool:
         return name in self.infos
 
-    def read(self, name: str, limit: int | None = None) -> bytes:
-        """The member's bytes; never more than `limit` (default MAX_MEMBER_BYTES) nor than its
-        declared size, whatever the compressed stream would produce."""
+    def count(self, name: str) -> zipfile.ZipInfo:
+        """Count one more use of a member against MAX_ORA_UNCOMPRESSED (read or not)."""
         info = self.infos.get(name)
         if info is None:
             raise DocumentError(f'"{self.label}" is missing "{name}".')
+        self.unpacked += info.file_size
+        if self.unpacked > MAX_ORA_UNCOMPRESSED:
+            raise DocumentError(f'"{self.label}" unpacks to more data than rfedit accepts.')
+        return info
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        """The member's bytes; never more than `limit` (default MAX_MEMBER_BYTES) nor than its
+        declared size, whatever the compressed stream would produce. Every call counts against
+        MAX_ORA_UNCOMPRESSED, so a member named by many layers cannot multiply the cap."""
+        info = self.count(name)
         cap = min(MAX_MEMBER_BYTES if limit is None else limit, info.file_size)
         try:
             with self.zf.open(info) as f:
@@ -226,7 +250,7 @@ def _decode_png(data: bytes, name: str, label: str):
             if im.format != "PNG":
                 raise DocumentError(f'"{label}": {name} is not a PNG image.')
             im.load()
-            arr = _to_rgba8(im)  # also scales 16-bit greys instead of clipping them
+            arr = with_alpha(to_array(im))  # also scales 16-bit greys instead of clipping them
     except DocumentError:
         raise
     except Exception as e:  # Pillow raises many types for damaged data
@@ -282,17 +306,38 @@ def _walk(
     return out
 
 
-def load_ora(path: str | Path):
-    """Read an .ora into a new, clean Document (file_path set). Raises DocumentError for any
-    problem; `doc.load_warnings` lists what was read with a fallback (e.g. unknown blend)."""
-    from .document import Document
+@dataclass
+class OraContents:
+    """What an .ora holds, read and checked but not yet a Document (that is built on the GUI
+    thread by `opening.load_ora`, so the slow part can run on another thread).
 
+    `layers` are bottom first; `stored_ids[i]` is the rfedit:id the file gave layer i, if any.
+    """
+
+    width: int
+    height: int
+    layers: list[Layer]
+    stored_ids: list[int | None]
+    active: Layer | None
+    history: list[dict]
+    extras: dict[str, bytes]
+    warnings: list[str]
+
+
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total): called after each layer is decoded."""
+
+
+def read_ora(path: str | Path, progress: ProgressFn | None = None) -> OraContents:
+    """Read and check an .ora. Raises DocumentError for any problem; `warnings` lists what was
+    read with a fallback (e.g. unknown blend). Safe to call off the GUI thread."""
     path = Path(path)
     label = path.name
     if not path.exists():
         raise DocumentError(f'"{label}" does not exist.')
     if path.is_dir():
         raise DocumentError(f'"{label}" is a folder, not a file.')
+    remove_stale_temporaries(path)  # what killed saves of this project left beside it
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
@@ -301,19 +346,20 @@ def load_ora(path: str | Path):
         raise DocumentError(f'"{label}" could not be read ({e}).') from e
     with zf:
         try:
-            reader = _Reader(zf, label)
-            doc = _build(reader, label, Document)
+            contents = _read(_Reader(zf, label), label, progress)
         except DocumentError:
             raise
+        except MemoryError as e:
+            raise DocumentError(f'Not enough memory to open "{label}".') from e
         except Exception as e:  # a hostile file must never escape as a random exception
             log.exception("unexpected error reading %s", path)
             raise DocumentError(f'"{label}" is damaged ({type(e).__name__}: {e}).') from e
-    doc.set_file_path(str(path))
-    doc.mark_clean()
-    return doc
+    for msg in contents.warnings:
+        log.warning("%s: %s", label, msg)
+    return contents
 
 
-def _build(reader: _Reader, label: str, Document) -> Any:
+def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraContents:
     warnings: list[str] = []
     if reader.has("mimetype"):
         mt = reader.read("mimetype", 256).strip()
@@ -343,8 +389,10 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         raise DocumentError(
             f'"{label}" has {len(entries)} layers; rfedit opens at most {MAX_LAYERS}.'
         )
-    # first pass: read every layer's PNG header, so the total size is known before decoding
-    sources: list[tuple[ET.Element, int, int, float, bool, str, bytes]] = []
+    # first pass: read every layer's PNG header, so the total size is known before decoding;
+    # layers may share a member, which is read (and below decoded) once
+    sources: list[tuple[ET.Element, int, int, float, bool, str]] = []
+    blobs: dict[str, bytes] = {}
     total_pixels = 0
     for el, x, y, opacity, visible in reversed(entries):  # bottom first
         src = el.get("src", "")
@@ -357,7 +405,11 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         if not src.lower().endswith(".png"):
             warnings.append(f"{src} is not a PNG layer; skipped.")
             continue
-        data = reader.read(src)
+        if src in blobs:
+            reader.count(src)
+        else:
+            blobs[src] = reader.read(src)
+        data = blobs[src]
         pw, ph = _png_size(data, src, label)
         check_size(pw, ph, f'"{label}": {src}')
         total_pixels += pw * ph
@@ -366,14 +418,16 @@ def _build(reader: _Reader, label: str, Document) -> Any:
                 f'"{label}": its layers together are too large to open '
                 f"(over {MAX_TOTAL_PIXELS // 1_000_000} megapixels)."
             )
-        sources.append((el, x, y, opacity, visible, src, data))
+        sources.append((el, x, y, opacity, visible, src))
 
     layers: list[Layer] = []
+    stored_ids: list[int | None] = []
     active: Layer | None = None
-    used_ids: set[int] = set()
     mask_seen = False
-    for el, x, y, opacity, visible, src, data in sources:
-        image = _decode_png(data, src, label)
+    images: dict[str, QImage] = {}
+    for done, (el, x, y, opacity, visible, src) in enumerate(sources, 1):
+        if src not in images:
+            images[src] = _decode_png(blobs.pop(src), src, label)
         blend, known = from_svg_name(el.get("composite-op"))
         if not known:
             warnings.append(
@@ -389,7 +443,7 @@ def _build(reader: _Reader, label: str, Document) -> Any:
             visible = el.get(_q("overlay-visible"), "true") == "true"
         layer = Layer(
             name=el.get("name", "") or f"Layer {len(layers) + 1}",
-            image=image,
+            image=QImage(images[src]),  # shared until one of the layers is painted on
             kind=kind,
             visible=visible,
             opacity=opacity,
@@ -399,13 +453,12 @@ def _build(reader: _Reader, label: str, Document) -> Any:
             alpha_locked=el.get(_q("alpha-locked")) == "true",
         )
         raw_id = el.get(_q("id"), "")
-        if raw_id.isdigit() and len(raw_id) < 12 and int(raw_id) not in used_ids:
-            layer.id = int(raw_id)  # keep ids stable, edit history entries refer to them
-            used_ids.add(layer.id)
-            reserve_layer_id(layer.id)
+        stored_ids.append(int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None)
         if el.get("selected") == "true":
             active = layer
         layers.append(layer)
+        if progress is not None:
+            progress(done, len(sources))
 
     history: list[dict] = []
     hpath = root.get(_q("history"))
@@ -427,20 +480,4 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         if name.startswith(EXTRA_DIR) and _SAFE_EXTRA.match(name[len(EXTRA_DIR) :]):
             extras[name[len(EXTRA_DIR) :]] = reader.read(name)
 
-    # layers without a usable stored id got a fresh one before a later layer claimed it
-    seen: set[int] = set()
-    for layer in layers:
-        if layer.id in seen:
-            layer.id = next_layer_id()
-        seen.add(layer.id)
-
-    doc = Document(w, h)
-    for layer in layers:
-        doc._insert(layer, len(doc._layers))
-    doc._set_active(active or (doc.paint_layers[-1] if doc.paint_layers else None))
-    doc.edit_history = history
-    doc.extra_files = extras
-    doc.load_warnings = warnings
-    for msg in warnings:
-        log.warning("%s: %s", label, msg)
-    return doc
+    return OraContents(w, h, layers, stored_ids, active, history, extras, warnings)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QImage, QPainter
 
 from .errors import DocumentError
 from .image_io import new_image, qimage_to_array
@@ -18,10 +18,6 @@ from .image_io import new_image, qimage_to_array
 if TYPE_CHECKING:
     from .document import LayerRef
     from .layer import Layer
-
-MASK_TINT = QColor(255, 40, 40, 110)
-"""Default colour of the mask overlay (semi-transparent red)."""
-
 
 class PixelAccess:
     """The document's pixels as QImages and numpy arrays, at document size.
@@ -32,25 +28,6 @@ class PixelAccess:
     def composite(self, rect: QRect | None = None) -> QImage:
         """The visible picture (no mask) over `rect` (default all), ARGB32_Premultiplied."""
         return self._cache.render(rect)
-
-    def draw_composite(self, painter: QPainter, rect: QRect) -> None:
-        """Draw the cached composite tiles covering `rect` with `painter` (canvas paintEvent)."""
-        self._cache.draw(painter, rect)
-
-    def draw_mask_overlay(self, painter: QPainter, rect: QRect, color: QColor = MASK_TINT) -> None:
-        """Draw the mask as `color` tinted by mask coverage over `rect`, if a visible mask exists."""
-        mask = self.mask_layer
-        if mask is None or not mask.visible:
-            return
-        area = rect & mask.bounds()
-        if area.isEmpty():
-            return
-        tint = mask.image.copy(area.translated(-mask.x, -mask.y))
-        p = QPainter(tint)
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        p.fillRect(tint.rect(), color)
-        p.end()
-        painter.drawImage(area.topLeft(), tint)
 
     def composite_for_edit(self, source: str = "visible") -> np.ndarray:
         """Pixels for the AI edit as HxWx4 straight RGBA uint8 at document size.

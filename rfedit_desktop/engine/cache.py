@@ -2,8 +2,10 @@
 
 Two tiers: an LRU in memory bounded in bytes, and one safetensors file per key on disk bounded
 in bytes (least recently used by mtime goes first). A disk entry carries a checksum of its
-tensor bytes; anything that fails to load or verify is deleted and treated as a miss, because
-a cache must never turn into an error the user sees. All bookkeeping is under one lock: the
+tensor bytes; anything that fails to load or verify (checksum, tensors of one shape, finite
+values) is deleted and treated as a miss, because a cache must never turn into an error the
+user sees. `entry_bytes` / `entry_from_bytes` are the one serialised form, also used for the
+inversions a project file carries. All bookkeeping is under one lock: the
 GUI thread asks `contains` while the worker thread writes.
 """
 
@@ -17,7 +19,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from .. import paths
-from .images import image_digest  # noqa: F401  (re-exported: keys are built from it)
+from ..files.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ _STALE_TMP_SECONDS = 600
 
 @dataclass
 class CachedInversion:
-    """One inversion: the clean latent, the reference noise (empty for the solvers without
+    """One inversion: the clean latent, the reference noise (zeros for the solvers without
     one), the inverted latent and, for masked edits, the latent at every grid point (ordered as
     `flow.InversionResult`). A FlowEdit entry holds the source latent as y0 and latent and the
     source-side velocities (ordered as `flow.FlowEditResult`)."""
@@ -178,6 +179,16 @@ class InversionCache:
             with self._lock:
                 self._bound_disk(keep=path)
 
+    def discard(self, key: str) -> None:
+        """Forget one entry, in memory and on disk (it turned out unusable)."""
+        path = self._path(key)
+        with self._lock:
+            old = self._memory.pop(key, None)
+            if old is not None:
+                self._memory_used -= old[1]
+            if self.use_disk:
+                _unlink(path)
+
     def clear(self) -> None:
         """Forget everything, in memory and on disk."""
         with self._lock:
@@ -218,29 +229,14 @@ class InversionCache:
 
     # -- disk tier ----------------------------------------------------------------------------
     def _write(self, key: str, path: Path, entry: CachedInversion) -> None:
-        from safetensors.torch import save_file
-
-        # safetensors refuses tensors that share memory (the trajectory holds y0 and latent)
-        tensors = {k: t.contiguous().clone() for k, t in entry.tensors().items()}
-        metadata = {
-            "format": FORMAT,
-            "key": key,
-            "checksum": _checksum(tensors),
-            "trajectory": str(len(entry.trajectory)) if entry.trajectory is not None else "none",
-            "source_velocities": _count(entry.source_velocities),
-            "meta": json.dumps(entry.meta, sort_keys=True, default=str),
-        }
-        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
         try:
+            data = entry_bytes(key, entry)
+            if len(data) > self.disk_bytes:
+                return  # larger than the whole disk budget: memory only
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_file(tensors, str(tmp), metadata=metadata)
-            if _size(tmp) > self.disk_bytes:
-                _unlink(tmp)  # larger than the whole disk budget: memory only
-                return
-            os.replace(tmp, path)
+            atomic_write(path, data)
         except Exception as exc:  # noqa: BLE001  (a full disk must not fail the edit)
             log.warning("could not write inversion cache entry %s: %s", path, exc)
-            _unlink(tmp)
 
     def _load(self, key: str, path: Path) -> CachedInversion | None:
         if not path.is_file():
@@ -295,12 +291,47 @@ class InversionCache:
                     pass
 
 
+def entry_bytes(key: str, entry: CachedInversion) -> bytes:
+    """`entry` as one safetensors blob naming `key`, with a checksum of its tensors: the form
+    of a disk entry and of an inversion carried in a project file."""
+    from safetensors.torch import save
+
+    # safetensors refuses tensors that share memory (the trajectory holds y0 and latent, and
+    # a masked edit's trajectory points can be views of one buffer)
+    tensors = {k: t.detach().to("cpu").contiguous().clone() for k, t in entry.tensors().items()}
+    metadata = {
+        "format": FORMAT,
+        "key": key,
+        "checksum": _checksum(tensors),
+        "trajectory": str(len(entry.trajectory)) if entry.trajectory is not None else "none",
+        "source_velocities": _count(entry.source_velocities),
+        "meta": json.dumps(entry.meta, sort_keys=True, default=str),
+    }
+    return save(tensors, metadata=metadata)
+
+
+def entry_from_bytes(key: str, data: bytes) -> CachedInversion:
+    """The entry `entry_bytes(key, ...)` made; ValueError if `data` is anything else."""
+    from safetensors.torch import load
+
+    try:
+        tensors = load(bytes(data))
+    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
+        raise ValueError(f"not a safetensors file ({exc})") from exc
+    return _entry(tensors, _header_metadata(data), key)
+
+
 def _read_entry(path: Path, key: str) -> CachedInversion:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
         metadata = f.metadata() or {}
         tensors = {name: f.get_tensor(name) for name in f.keys()}
+    return _entry(tensors, metadata, key)
+
+
+def _entry(tensors: dict[str, torch.Tensor], metadata: dict[str, str], key: str) -> CachedInversion:
+    """Check a decoded entry: format, key, checksum, names, shapes alike, finite values."""
     if metadata.get("format") != FORMAT:
         raise ValueError(f"unknown format {metadata.get('format')!r}")
     if metadata.get("key") != key:
@@ -310,16 +341,44 @@ def _read_entry(path: Path, key: str) -> CachedInversion:
     count = metadata.get("trajectory", "none")
     trajectory = None
     if count != "none":
+        if not count.isdigit():
+            raise ValueError(f"bad trajectory length {count!r}")
         trajectory = [tensors[f"trajectory.{i:05d}"] for i in range(int(count))]
-    meta = json.loads(metadata.get("meta", "{}"))
     velocities = None
     count = metadata.get("source_velocities", "none")
     if count != "none":
+        if not count.isdigit():
+            raise ValueError(f"bad source velocity count {count!r}")
         velocities = [tensors[f"source_velocity.{i:05d}"] for i in range(int(count))]
-    return CachedInversion(
+    meta = json.loads(metadata.get("meta", "{}"))
+    if not isinstance(meta, dict):
+        raise ValueError("metadata is not a dictionary")
+    entry = CachedInversion(
         y0=tensors["y0"], y1=tensors["y1"], latent=tensors["latent"],
         trajectory=trajectory, meta=meta, source_velocities=velocities,
     )
+    named = entry.tensors()
+    if set(named) != set(tensors):
+        raise ValueError("unexpected tensors")
+    shape = entry.y0.shape
+    for name, t in named.items():
+        if t.shape != shape or not t.is_floating_point():
+            raise ValueError(f"{name} has shape {tuple(t.shape)} {t.dtype}, y0 {tuple(shape)}")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} holds NaN or infinite values")
+    return entry
+
+
+def _header_metadata(data: bytes) -> dict[str, str]:
+    """The safetensors header's __metadata__ (the format: u64 length, then JSON)."""
+    if len(data) < 8:
+        raise ValueError("truncated")
+    size = int.from_bytes(data[:8], "little")
+    if size <= 0 or 8 + size > len(data):
+        raise ValueError("bad header")
+    header = json.loads(bytes(data[8:8 + size]))
+    meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
 def _count(tensors: list[torch.Tensor] | None) -> str:

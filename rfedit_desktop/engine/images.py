@@ -7,23 +7,20 @@ problem with a user's file becomes an `EditError` whose message says what is wro
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
-import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import EditError
-
-MAX_PIXELS = 100_000_000
-"""Largest image accepted (100 megapixels); checked from the header, before decoding."""
+from ..files.atomic import atomic_write
+from ..imaging.decode import MAX_PIXELS, check_header_size, decode_image
+from ..imaging.encode import encode_image, format_for
 
 PARAMS_KEY = "rfedit"
 
@@ -32,127 +29,17 @@ PARAMS_KEY = "rfedit"
 def load_image(source: Any) -> np.ndarray:
     """Any image source -> HxWx3 (or HxWx4 with alpha) uint8, EXIF orientation applied.
 
-    `source` is a path, the file's bytes, a PIL image or an array (HxW, HxWx1, HxWx3, HxWx4
-    uint8). Palette, grey, CMYK, 16-bit and float modes are converted to 8-bit RGB(A).
+    `source` is a path, the file's bytes or a PIL image (decoded by `imaging.decode`, as the
+    window does), or an array (HxW, HxWx1, HxWx3, HxWx4 uint8).
     """
     if isinstance(source, np.ndarray):
         return _from_array(source)
-    if isinstance(source, Image.Image):
-        _check_size(source.width, source.height, "image")
-        try:
-            source.load()
-            return _to_array(_to_srgb(_oriented(source)))
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise EditError(f"The image is truncated or damaged ({exc}).") from exc
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        if not data:
-            raise EditError("The image data is empty (0 bytes).")
-        return _decode(io.BytesIO(data), "the image data")
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise EditError(f"Image file not found: {path}")
-        if not path.is_file():
-            raise EditError(f"Not a file: {path}")
-        if path.stat().st_size == 0:
-            raise EditError(f"The image file is empty (0 bytes): {path}")
-        try:
-            with open(path, "rb") as f:
-                return _decode(f, str(path))
-        except PermissionError as exc:
-            raise EditError(f"No permission to read {path}") from exc
+    if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
+        return decode_image(source, max_pixels=MAX_PIXELS)
     raise EditError(
         f"Cannot read an image from a {type(source).__name__}; give a path, bytes, "
         "a PIL image or an HxWx3 uint8 array."
     )
-
-
-def _check_size(width: int, height: int, what: str) -> None:
-    if width < 1 or height < 1:
-        raise EditError(f"The {what} has no pixels ({width}x{height}).")
-    if width * height > MAX_PIXELS:
-        raise EditError(
-            f"The {what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
-        )
-
-
-def _decode(fp: Any, name: str) -> np.ndarray:
-    try:
-        with warnings.catch_warnings():
-            # we apply our own, header-based limit below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(fp) as im:
-                _check_size(im.width, im.height, f"image {name}")
-                im.load()  # decode everything now: a truncated file fails here
-                return _to_array(_to_srgb(_oriented(im)))
-    except EditError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise EditError(f"The image {name} is too large to open safely: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise EditError(f"{name} is not an image, or its format is not supported.") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise EditError(f"The image {name} is truncated or damaged ({exc}).") from exc
-    except Exception as exc:  # noqa: BLE001  (decoders raise many kinds; all mean a bad file)
-        raise EditError(f"The image {name} could not be decoded ({exc}).") from exc
-
-
-def _oriented(im: Image.Image) -> Image.Image:
-    try:
-        return ImageOps.exif_transpose(im) or im
-    except Exception:  # noqa: BLE001  (broken EXIF: keep the pixels as stored)
-        return im
-
-
-def _to_srgb(im: Image.Image) -> Image.Image:
-    """Apply an embedded colour profile (a phone's Display P3, a print CMYK) so colours match
-    what other programs show; images without one are taken to be sRGB already."""
-    icc = im.info.get("icc_profile")
-    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
-        return im
-    try:
-        from PIL import ImageCms
-
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "srgb" in (ImageCms.getProfileDescription(src) or "").lower().replace(" ", ""):
-            return im
-        dst = ImageCms.createProfile("sRGB")
-        alpha = im.getchannel("A") if im.mode == "RGBA" else None
-        base = im.convert("RGB") if alpha is not None else im
-        out = ImageCms.profileToProfile(base, src, dst, outputMode="RGB")
-        if out is None:
-            return im
-        if alpha is not None:
-            out.putalpha(alpha)
-        return out
-    except Exception:  # noqa: BLE001  (a broken profile: use the pixels as stored)
-        return im
-
-
-def _to_array(im: Image.Image) -> np.ndarray:
-    """8-bit RGB, or RGBA when the image carries transparency."""
-    mode = im.mode
-    if mode in ("RGB", "RGBA"):
-        out = im
-    elif mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        wide = np.asarray(im).astype(np.float64)
-        grey = np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
-    elif mode == "F":
-        values = np.nan_to_num(np.asarray(im, dtype=np.float64))
-        if values.size and values.max() <= 1.0:
-            values = values * 255.0  # a float image in [0, 1]
-        grey = np.clip(np.round(values), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
-    elif mode in ("LA", "La", "PA", "RGBa") or (mode == "P" and "transparency" in im.info):
-        out = im.convert("RGBA")
-    elif mode == "L" and "transparency" in im.info:
-        out = im.convert("RGBA")
-    else:  # L, 1, P, CMYK, YCbCr, LAB, HSV
-        out = im.convert("RGB")
-    return np.array(out, dtype=np.uint8)
 
 
 def _from_array(a: np.ndarray) -> np.ndarray:
@@ -164,7 +51,7 @@ def _from_array(a: np.ndarray) -> np.ndarray:
         raise EditError(
             f"Pixel arrays must be HxW, HxWx3 or HxWx4, got shape {tuple(a.shape)}."
         )
-    _check_size(a.shape[1], a.shape[0], "image")
+    check_header_size(a.shape[1], a.shape[0], "The image", MAX_PIXELS)
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
     return np.array(a, dtype=np.uint8, order="C", copy=True)
@@ -268,15 +155,15 @@ def back_to_size(rgb: np.ndarray, size: Any, width: int | None = None) -> np.nda
 def prepare_mask(mask: Any, height: int, width: int) -> np.ndarray:
     """A user mask -> HxW float32 in [0, 1] at the given size (1 = may change).
 
-    Accepts bool, uint8 (0-255) and float ([0, 1]) arrays of shape HxW or HxWx1, a path, or a
-    PIL image (converted to grey; an image with alpha uses its alpha).
+    Accepts bool, uint8 (0-255) and float ([0, 1]) arrays of shape HxW or HxWx1, or a path,
+    the file's bytes or a PIL image (decoded like any image; an image with alpha gives its
+    alpha, any other its grey).
     """
-    if isinstance(mask, (str, os.PathLike, bytes)):
-        mask = _open_mask(mask)
-    if isinstance(mask, Image.Image):
-        if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
-            mask = mask.convert("RGBA").getchannel("A")
-        a = np.asarray(mask.convert("L"), dtype=np.float32) / 255.0
+    if isinstance(mask, (str, os.PathLike, bytes, Image.Image)):
+        try:
+            a = _mask_values(load_image(mask))
+        except EditError as exc:
+            raise EditError(f"The mask could not be read: {exc}") from exc
     elif isinstance(mask, np.ndarray):
         a = mask[..., 0] if mask.ndim == 3 and mask.shape[2] == 1 else mask
         if a.ndim != 2:
@@ -299,20 +186,12 @@ def prepare_mask(mask: Any, height: int, width: int) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def _open_mask(source: Any) -> Image.Image:
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
-    elif not Path(source).is_file():
-        raise EditError(f"Mask file not found: {source}")
-    try:
-        with Image.open(source) as im:
-            _check_size(im.width, im.height, "mask")
-            im.load()
-            return im.copy()
-    except EditError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any decoder failure means a bad mask file)
-        raise EditError(f"The mask could not be read ({exc}).") from exc
+def _mask_values(pixels: np.ndarray) -> np.ndarray:
+    """A decoded mask image -> HxW float32: its alpha if it has one, else its grey (luma)."""
+    if pixels.shape[2] == 4:
+        return pixels[..., 3].astype(np.float32) / 255.0
+    grey = np.asarray(Image.fromarray(pixels).convert("L"), dtype=np.float32)
+    return grey / 255.0
 
 
 def feather(mask: np.ndarray, radius_px: float) -> np.ndarray:
@@ -351,36 +230,27 @@ def _readable(params: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def save_png(rgb: np.ndarray, path: str | os.PathLike[str], params: dict[str, Any]) -> Path:
-    """Write a PNG carrying `params` as JSON (chunk `rfedit`) and as text (`parameters`).
+def save_image(pixels: np.ndarray, path: str | os.PathLike[str], params: dict[str, Any]) -> Path:
+    """Write a result as PNG, JPEG, WebP, TIFF or BMP (by suffix); a PNG carries `params` as
+    JSON (chunk `rfedit`) and as text (`parameters`).
 
-    Written to a temporary file in the same folder and renamed, so a crash never leaves half a
-    PNG where the user's file was.
+    Encoded in memory, then written by `atomic_write`: a full disk or a crash never leaves half
+    a file where the user's file was. FileError (an EditError) says what went wrong.
     """
-    pixels = load_image(rgb)
-    path = Path(path)
-    info = PngImagePlugin.PngInfo()
-    info.add_text(PARAMS_KEY, json.dumps(params, sort_keys=True, default=str))
-    info.add_text("parameters", _readable(params))
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise EditError(f"The folder {folder} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(pixels).save(f, format="PNG", pnginfo=info)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        raise EditError(f"Could not write {path}: {exc}") from exc
-    except BaseException:
-        _remove(tmp)
-        raise
-    return path
+    fmt = format_for(path)
+    rgb = load_image(pixels)
+    if fmt in ("JPEG", "BMP"):
+        rgb = flatten_alpha(rgb)
+    text = None
+    if fmt == "PNG":
+        text = {PARAMS_KEY: json.dumps(params, sort_keys=True, default=str),
+                "parameters": _readable(params)}
+    atomic_write(path, encode_image(rgb, fmt, png_text=text))
+    return Path(path)
 
 
 def read_png_params(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parameters `save_png` stored; {} for a PNG without them."""
+    """The parameters `save_image` stored in a PNG; {} for a PNG without them."""
     try:
         with Image.open(path) as im:
             im.load()
@@ -398,9 +268,3 @@ def read_png_params(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise EditError(f"The parameters stored in {path} are not valid JSON.") from exc
     return value if isinstance(value, dict) else {}
 
-
-def _remove(p: str) -> None:
-    try:
-        os.unlink(p)
-    except OSError:
-        pass

@@ -4,13 +4,17 @@ Cache policy: an inversion is keyed by the preprocessed pixels, the model, the s
 the effective gamma (0 for the methods without one), strength, seed, source prompt and source
 guidance, and for RF-Solver and FireFlow by the solver (RF-Inversion, ODE and stochastic share
 the Euler inversion). FlowEdit does not invert; its entry holds the source-side velocities, keyed
-also by n_max, n_min and n_avg, so that a re-edit evaluates only the target side. The per-step trajectory, which only masked edits need, is stored only when a masked
-request computes the inversion: an entry without it serves unmasked edits, and a masked edit
-that finds such an entry recomputes and replaces it (with the trajectory) once.
+also by n_max, n_min and n_avg, so that a re-edit evaluates only the target side. The
+per-step trajectory, which only masked edits need, is stored only when a masked request
+computes the inversion: an entry without it serves unmasked edits, and a masked edit
+that finds such an entry recomputes and replaces it (with the trajectory) once. An entry whose
+tensors do not fit the request (shape, trajectory length, non-finite values) is dropped and
+recomputed.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +33,8 @@ from .velocity import make_velocity
 
 if TYPE_CHECKING:
     from .session import Engine
+
+log = logging.getLogger(__name__)
 
 
 SOLVER_INVERSIONS = {"rf-solver": flow.rf_solver_invert, "fireflow": flow.fireflow_invert}
@@ -82,9 +88,42 @@ def cached_inversion(
     entry = engine.cache.get(key)
     if entry is None:
         return None
-    if request.method in INVERTING_METHODS and prepared.mask is not None and entry.trajectory is None:
+    problem = entry_problem(engine, request, prepared, entry)
+    if problem:
+        log.warning("dropping inversion cache entry %s: %s", key, problem)
+        engine.cache.discard(key)
+        return None
+    inverted = request.method in INVERTING_METHODS
+    if inverted and prepared.mask is not None and entry.trajectory is None:
         return None
     return entry
+
+
+def latent_shape(engine: Engine, prepared: Prepared) -> tuple[int, int, int]:
+    """The packed latent `encode_image` makes of the prepared pixels: (1, tokens, 4C)."""
+    f = engine.vae_scale_factor
+    tokens = (prepared.height // f // 2) * (prepared.width // f // 2)
+    return (1, tokens, 4 * engine.latent_channels)
+
+
+def entry_problem(
+    engine: Engine, request: EditRequest, prepared: Prepared, entry: CachedInversion
+) -> str:
+    """Why `entry` cannot serve `request` ("" if it can): a file with a valid checksum may
+    still have been written for another size or grid, or hold NaNs."""
+    want = latent_shape(engine, prepared)
+    named = entry.tensors()
+    for name, t in named.items():
+        if tuple(t.shape) != want:
+            return f"{name} has shape {tuple(t.shape)}, the request needs {want}"
+    if entry.trajectory is not None:
+        points = request.steps - flow.start_index(request.steps, request.strength) + 1
+        if len(entry.trajectory) != points:
+            return f"trajectory has {len(entry.trajectory)} points, the request needs {points}"
+    for name, t in named.items():
+        if not t.is_floating_point() or not bool(torch.isfinite(t).all()):
+            return f"{name} is not finite floating point"
+    return ""
 
 
 @dataclass
@@ -144,7 +183,7 @@ def invert_or_reuse(
         inversion_key(engine, request, prepared),
         CachedInversion(
             y0=result.y0,
-            y1=result.y1 if result.y1 is not None else result.y0.new_zeros(0),
+            y1=result.y1 if result.y1 is not None else torch.zeros_like(result.y0),
             latent=result.latent,
             trajectory=result.trajectory,
             meta={"steps": request.steps, "gamma": effective_gamma(request),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import re
 from collections.abc import Callable
@@ -39,9 +38,9 @@ from .model_folder import (
     is_transformer_folder,
     weight_problems,
 )
+from .model_settings import read_settings
 from .request import ProgressEvent
 
-SETTINGS_FILE = "rfedit.json"
 #: Source kinds that hold only a transformer and borrow everything else from a base model.
 LONE_TRANSFORMERS = ("single-file", "gguf", "transformer-folder")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -63,22 +62,6 @@ class ModelSource:
     def folder(self) -> Path | None:
         """The diffusers folder that holds the configs (the base, for single files)."""
         return self.base if self.kind in LONE_TRANSFORMERS else self.path
-
-
-def read_settings(folder: Path | None) -> dict[str, Any]:
-    """The optional `rfedit.json` of a model folder (empty if absent); bad JSON is an error."""
-    if folder is None:
-        return {}
-    f = Path(folder) / SETTINGS_FILE
-    if not f.is_file():
-        return {}
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EditError(f"The model settings file {f} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise EditError(f"The model settings file {f} must hold a JSON object.")
-    return data
 
 
 def resolve_model(spec: str, base: str | os.PathLike | None = None) -> ModelSource:

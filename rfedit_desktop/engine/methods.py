@@ -174,7 +174,7 @@ def _flowedit(
     if entry is None and result.source_velocities:
         engine.cache.put(
             inversion_key(engine, request, prepared),
-            CachedInversion(y0=y0, y1=y0.new_zeros(0), latent=y0,
+            CachedInversion(y0=y0, y1=torch.zeros_like(y0), latent=y0,
                             source_velocities=result.source_velocities,
                             meta={"method": "flowedit", "steps": request.steps,
                                   "n_max": n_max, "n_min": n_min, "n_avg": n_avg,

@@ -3,54 +3,32 @@
 The sampling mathematics lives in `flow/`; this module is the short glue that runs the steps in
 order: `validation`, `prepare` (pixels, sizes, masks), `latents` (VAE), `velocity` (the
 transformer), `inversion` (cached), `methods` (what each method runs), `progress` (previews,
-cancel). The names other code imported from here before the split are re-exported below.
+cancel).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .. import flow
 from ..errors import EditError
 from . import images
-from .inversion import cached_inversion, inversion_key, invert_or_reuse
-from .latents import decode_latent, encode_image
+from .inversion import inversion_key, invert_or_reuse
+from .latents import decode_latent
 from .methods import run_method
-from .prepare import (
-    FEATHER_FRACTION,
-    Prepared,
-    composite_in_mask,
-    edit_weight,
-    pixel_budget,
-    prepare,
-)
+from .prepare import Prepared, composite_in_mask, pixel_budget, prepare
 from .progress import Reporter
 from .request import INVERTING_METHODS, EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
-from .session import Engine
-from .validation import MAX_STEPS, validate_request
+from .validation import validate_request, validate_side
 from .velocity import make_velocity
 
-__all__ = [
-    "FEATHER_FRACTION",
-    "MAX_STEPS",
-    "Prepared",
-    "cached_inversion",
-    "decode_latent",
-    "edit_weight",
-    "encode_image",
-    "inversion_key",
-    "make_velocity",
-    "prepare",
-    "run_edit",
-    "run_generate",
-    "run_invert",
-    "validate_request",
-]
+if TYPE_CHECKING:
+    from .session import Engine
 
 
 # -- the one edit path --------------------------------------------------------------------------
@@ -179,9 +157,8 @@ def run_generate(
     check = EditRequest(image=None, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
                         preview_every=preview_every)
     validate_request(check)
-    for name, v in (("width", width), ("height", height)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 16 <= v <= 8192:
-            raise EditError(f"{name} must be a whole number from 16 to 8192, got {v!r}.")
+    validate_side("width", width)
+    validate_side("height", height)
     m = engine.size_multiple
     budget = engine.max_pixels or width * height
     h, w = images.fit_size(height, width, min(width * height, budget), multiple=m)

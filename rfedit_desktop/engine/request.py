@@ -13,8 +13,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import Cancelled, EditError  # noqa: F401  (re-exported)
-
 Method = Literal[
     "rf-inversion", "sdedit", "ode", "stochastic", "rf-solver", "fireflow", "flowedit"
 ]

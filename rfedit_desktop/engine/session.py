@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .loader import ModelSource, ProgressFn, fingerprint, load_pipeline, resolve_model
+from .prompt_grammar import prompt_grammar
 from .prompts import PromptCache
 from .request import EditRequest
 
@@ -92,6 +93,7 @@ class Engine:
             "model_path": str(self.source.path) if self.source.path else None,
             "model_id": self.model_id,
             "description": self.settings.get("description", ""),
+            "prompt_grammar": prompt_grammar(self.settings),
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
             "memory_mode": self.memory_mode,
@@ -106,7 +108,8 @@ class Engine:
 
     def is_cached(self, request: EditRequest) -> bool:
         """Would `run_edit(self, request)` skip the inversion? Cheap: no model call."""
-        from .pipeline import cached_inversion, prepare
+        from .inversion import cached_inversion
+        from .prepare import prepare
 
         try:
             prepared = prepare(self, request)

@@ -14,6 +14,8 @@ from .request import METHOD_OPTIONS, METHODS, EditRequest
 
 MAX_STEPS = 200
 MAX_N_AVG = 16
+MIN_SIDE, MAX_SIDE = 16, 8192
+"""The width and height a generated image may have, in pixels."""
 
 
 def _number(name: str, value: Any) -> float:
@@ -94,3 +96,9 @@ def unused_options(method: str, given: list[str]) -> list[str]:
     """The method-specific options in `given` that `method` does not read."""
     every = {name for options in METHOD_OPTIONS.values() for name in options}
     return [name for name in given if name in every and name not in METHOD_OPTIONS[method]]
+def validate_side(name: str, value: Any) -> None:
+    """A generated image's width or height: a whole number from MIN_SIDE to MAX_SIDE."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:
+        raise EditError(
+            f"{name} must be a whole number from {MIN_SIDE} to {MAX_SIDE}, got {value!r}."
+        )

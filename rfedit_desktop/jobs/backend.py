@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from rfedit_desktop.errors import EditError
+from rfedit_desktop.jobs import inversion_archive
 from rfedit_desktop.jobs.model_choice import ModelChoice
 
 LoadProgress = Callable[[float, str], None]
@@ -44,15 +46,15 @@ class EngineBackend:
         torch.set_num_threads(_worker_threads())
         from rfedit_desktop.engine import load_engine  # noqa: PLC0415
 
-        def on_progress(event: Any = None, *args: Any) -> None:
-            progress(*_load_progress(event, args))
+        def on_progress(event: Any) -> None:
+            fraction = event.step / event.total if event.total else 0.0
+            progress(float(fraction), str(event.message or event.phase))
 
         return load_engine(model=choice.model, device=choice.device,
                            memory_mode=choice.memory_mode, progress=on_progress)
 
     def info(self, engine: Any) -> dict:
-        info = engine.info()
-        return dict(info) if isinstance(info, dict) else {"model": str(info)}
+        return dict(engine.info())
 
     def run_edit(self, engine: Any, request: Any, progress: Any, cancel: Any) -> Any:
         from rfedit_desktop.engine import run_edit  # noqa: PLC0415
@@ -68,14 +70,35 @@ class EngineBackend:
         return bool(engine.is_cached(request))
 
     def export_inversion(self, engine: Any, request: Any) -> tuple[str, bytes] | None:
-        from rfedit_desktop.jobs.inversion_archive import export_inversion  # noqa: PLC0415
+        """(project file name, bytes) of `request`'s cached inversion, or None if none."""
+        from rfedit_desktop.engine.inversion_bytes import export_inversion  # noqa: PLC0415
 
-        return export_inversion(engine, request)
+        exported = export_inversion(engine, request)
+        if exported is None:
+            return None
+        key, data = exported
+        return inversion_archive.file_name(key), data
 
     def import_inversions(self, engine: Any, files: dict[str, bytes]) -> int:
-        from rfedit_desktop.jobs.inversion_archive import import_inversions  # noqa: PLC0415
+        """Give the engine the project's inversions; the count, or EditError naming the
+        damaged ones after the good ones went in."""
+        from rfedit_desktop.engine.inversion_bytes import import_inversion  # noqa: PLC0415
 
-        return import_inversions(engine, files)
+        added, problems = 0, []
+        for name, data in files.items():
+            key = inversion_archive.key_of(name)
+            if key is None:
+                continue
+            try:
+                import_inversion(engine, key, bytes(data))
+            except EditError as exc:
+                problems.append(str(exc))
+                continue
+            added += 1
+        if problems:
+            raise EditError(f"{len(problems)} of the project's stored inversions could not be "
+                            f"used: {problems[0]}.")
+        return added
 
     def release(self) -> None:
         """Give memory back after an out-of-memory error or before loading another model."""
@@ -91,18 +114,3 @@ class EngineBackend:
             if torch.backends.mps.is_available():
                 mps.empty_cache()
 
-
-def _load_progress(event: Any, args: tuple) -> tuple[float, str]:
-    """Accept the engine's progress in the shapes it may come: an event or (fraction, text)."""
-    if event is None:
-        return 0.0, ""
-    if isinstance(event, (int, float)):
-        text = str(args[0]) if args else ""
-        return float(event), text
-    if isinstance(event, str):
-        return 0.0, event
-    step = getattr(event, "step", 0) or 0
-    total = getattr(event, "total", 0) or 0
-    message = getattr(event, "message", "") or getattr(event, "phase", "")
-    fraction = step / total if total else 0.0
-    return float(fraction), str(message)

@@ -91,9 +91,6 @@ class EditService(QObject):
     def is_busy(self) -> bool:
         return bool(self.pending_jobs())
 
-    def worker_thread(self) -> QThread:
-        return self._thread
-
     # submitting -------------------------------------------------------------------------
     def load_model(self, choice: ModelChoice | None = None) -> int:
         """Load (or switch to) a model in the background; later jobs use it."""

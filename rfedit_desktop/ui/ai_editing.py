@@ -23,31 +23,15 @@ from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
 from rfedit_desktop.jobs.preview_image import to_qimage
-from rfedit_desktop.ui.cache_indicator import (
-    CACHE_QUERY_DELAY_MS,
-    CACHE_QUERY_MAX_PIXELS,
-    CacheIndicator,
-)
+from rfedit_desktop.ui.cache_indicator import CacheIndicator
 from rfedit_desktop.ui.compare_key import CompareKeyFilter
 from rfedit_desktop.ui.edit_apply import mask_region, pixels_for_target
-from rfedit_desktop.ui.edit_panel import EditPanel, scrollable
+from rfedit_desktop.ui.edit_panel import EditPanel
 from rfedit_desktop.ui.model_dialog import load_choice
 from rfedit_desktop.ui.model_menu import ModelMenu
 from rfedit_desktop.ui.preview_overlay import PreviewOverlay
-from rfedit_desktop.ui.project_inversions import (
-    MAX_INVERSIONS_PER_DOCUMENT,
-    SAVE_INVERSIONS_KEY,
-    keep_inversion,
-    stored_inversions,
-)
+from rfedit_desktop.ui.project_inversions import keep_inversion, stored_inversions
 from rfedit_desktop.ui.staging import RUNNING_ID, StagedResult, StagingStrip
-
-# Names other code imports from here since before the split.
-__all__ = [
-    "CACHE_QUERY_DELAY_MS", "CACHE_QUERY_MAX_PIXELS", "MAX_INVERSIONS_PER_DOCUMENT",
-    "PANEL_FIELDS", "SAVE_INVERSIONS_KEY", "AiEditing", "PreviewOverlay", "mask_region",
-    "pixels_for_target",
-]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +78,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
 
         self.panel = EditPanel()
         self.strip = StagingStrip()
-        self.edit_dock = window.add_edit_dock(scrollable(self.panel), "Edit")
+        self.edit_dock = window.add_edit_dock(self.panel, "Edit")
         window.resizeDocks([self.edit_dock], [self.panel.sizeHint().height()],
                            Qt.Orientation.Vertical)  # the whole panel, Run included
         self.staging_dock = window.add_bottom_dock(self.strip, "Staging", "StagingDock")
@@ -326,7 +310,13 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
 
     def _on_failed(self, job_id: int, message: str) -> None:
         if job_id in self._archive_jobs:
-            del self._archive_jobs[job_id]  # a missed shortcut; the edit itself succeeded
+            document = self._archive_jobs.pop(job_id)
+            if document is None:  # an import: the good entries went in
+                self._schedule_cache_query()
+                self.panel.show_status(f"Stored inversions: {message}", error=True)
+            else:  # the edit itself succeeded; the project just will not carry its inversion
+                self.panel.show_status(
+                    f"Could not keep the inversion in the project: {message}", error=True)
             return
         if self._contexts.pop(job_id, None) is None:
             return

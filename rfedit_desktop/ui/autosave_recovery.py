@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox
 
 from rfedit_desktop.ui import document_io
+from rfedit_desktop.ui.recovery_dialog import RecoveryDialog
 
 
 class AutosaveRecovery:
@@ -29,32 +30,34 @@ class AutosaveRecovery:
         return path
 
     def offer_recovery(self) -> bool:
-        """Called once after start: offer to open the autosave a crashed session left."""
+        """After start (or File ▸ Recover): list what crashed sessions left; open the chosen.
+
+        The opened autosave is deleted only once this session has its own copy of the work;
+        the others are left alone unless the artist discards them in the dialog.
+        """
         found = document_io.recoverable_autosaves()
         if not found:
             return False
-        newest = found[0]
-        more = f" (and {len(found) - 1} older)" if len(found) > 1 else ""
-        answer = QMessageBox.question(
-            self, "Recover unsaved work",
-            f"rfedit closed without saving “{newest.document_name}” "
-            f"(autosaved {newest.saved_at}){more}.\n\nOpen the recovered copy?",
-            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Ignore,
-            QMessageBox.StandardButton.Open)
-        if answer == QMessageBox.StandardButton.Open:
-            try:
-                document = newest.load()
-            except Exception as exc:  # noqa: BLE001
-                self.show_error("Could not recover", exc, str(newest.ora_path))
-                return False
-            self.set_document(document)
-            for entry in found:
-                entry.discard()
-            # the recovered work now lives in this session: protect it at once
-            self.autosave_now()
-            return True
-        if answer == QMessageBox.StandardButton.Discard:
-            for entry in found:
-                entry.discard()
-        return False
+        dialog = RecoveryDialog(found, self)
+        dialog.exec()
+        entry = dialog.chosen
+        if entry is None:
+            return False
+        try:
+            document = entry.load()
+        except Exception as exc:  # noqa: BLE001
+            self.show_error("Could not recover", exc, str(entry.ora_path))
+            return False
+        self.set_document(document)
+        if self.autosave_now() is not None:
+            entry.discard()
+        return True
+
+    def recover_dialog(self) -> None:
+        """File ▸ Recover Unsaved Work…: the same list, at any time."""
+        if not document_io.recoverable_autosaves():
+            QMessageBox.information(self, "Recover unsaved work",
+                                    "There is no unsaved work from a crashed session.")
+            return
+        if self.maybe_save():
+            self.offer_recovery()

@@ -33,7 +33,6 @@ from rfedit_desktop.ui.checkerboard import checker_brush
 from rfedit_desktop.ui.tool_state import Tool, ToolState
 from rfedit_desktop.ui.view_transform import ViewTransform, next_zoom
 
-MASK_TINT = QColor(255, 40, 90)
 MASK_OPACITY = 0.45
 # Below this zoom the picture is scaled down smoothly; from 100 % up pixels stay crisp squares.
 SMOOTH_BELOW = 1.0
@@ -63,6 +62,8 @@ class CanvasView(QWidget):
         self._pan_last = QPointF()
         self._cursor_pos: QPointF | None = None  # logical widget position of the pointer
         self._fitted_once = False
+        self._tint_paused = False
+        self._applied_edits = 0
         self.setMouseTracking(True)
         self.setTabletTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -76,18 +77,23 @@ class CanvasView(QWidget):
     def set_document(self, document) -> None:
         """Show `document` (or nothing with None); the zoom is fitted on the next show."""
         if self.document is not None:
-            try:
-                self.document.region_changed.disconnect(self._on_region_changed)
-            except (RuntimeError, TypeError):
-                pass
+            for signal, slot in ((self.document.region_changed, self._on_region_changed),
+                                 (self.document.edit_history_changed, self._on_edits_changed)):
+                try:
+                    signal.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
         self._end_stroke()
         self.document = document
         self._display = None
         self._mask_overlay = None
         self._dirty = QRegion()
         self._fitted_once = self.isVisible()
+        self._tint_paused = False
+        self._applied_edits = len(document.edit_history) if document is not None else 0
         if document is not None:
             document.region_changed.connect(self._on_region_changed)
+            document.edit_history_changed.connect(self._on_edits_changed)
             self._invalidate_all()
             self.fit_to_window()
         self.update()
@@ -154,6 +160,29 @@ class CanvasView(QWidget):
         p.end()
         return canvas
 
+    def mask_tint_shown(self) -> bool:
+        """Whether the mask's tint is drawn over the picture.
+
+        The tint is hidden from the moment an AI edit is applied until the artist paints the
+        mask or picks the mask brush again: the mask has done its job, and an artist now judges
+        the result's colours, which a red veil would falsify (a blue result looks purple).
+        Undoing the edit shows the tint again, ready for another run on the same region.
+        """
+        return self._mask_overlay is not None and not self._tint_paused
+
+    def show_mask_tint(self) -> None:
+        """Show the tint again (the artist picked the mask brush, even if it was the tool)."""
+        if self._tint_paused:
+            self._tint_paused = False
+            self.update()
+
+    def _on_edits_changed(self) -> None:
+        count = len(self.document.edit_history) if self.document is not None else 0
+        if count != self._applied_edits:
+            self._tint_paused = count > self._applied_edits
+            self._applied_edits = count
+            self.update()
+
     def _paint_mask_overlay(self, mask: QImage) -> None:
         """The mask's coverage (its alpha) as a flat tint; opacity is applied when drawn."""
         assert self._mask_overlay is not None
@@ -162,7 +191,7 @@ class CanvasView(QWidget):
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             painter.drawImage(rect.topLeft(), mask, rect)
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-            painter.fillRect(rect, MASK_TINT)
+            painter.fillRect(rect, theme.MASK_TINT)
         painter.end()
 
     # ------------------------------------------------------------------ zoom and pan
@@ -213,7 +242,7 @@ class CanvasView(QWidget):
             if not visible.isEmpty():
                 painter.fillRect(visible, checker_brush())
                 self._draw_image(painter, self._display, visible)
-                if self._mask_overlay is not None:
+                if self.mask_tint_shown():
                     painter.setOpacity(MASK_OPACITY)
                     self._draw_image(painter, self._mask_overlay, visible)
                     painter.setOpacity(1.0)
@@ -292,7 +321,9 @@ class CanvasView(QWidget):
             self.setCursor(QCursor(Qt.CursorShape.BlankCursor))
         self.update()
 
-    def _tool_changed(self, _tool: Tool) -> None:
+    def _tool_changed(self, tool: Tool) -> None:
+        if tool is Tool.MASK:
+            self.show_mask_tint()
         self._refresh_cursor()
 
     # ------------------------------------------------------------------ input: strokes
@@ -314,6 +345,8 @@ class CanvasView(QWidget):
             self.stroke_failed.emit(str(exc))
             return
         self._stroke_tool = tool
+        if tool is Tool.MASK:
+            self._tint_paused = False
         self.stroke_active.emit(True)
 
     def _continue_stroke(self, view_pos: QPointF, pressure: float) -> None:

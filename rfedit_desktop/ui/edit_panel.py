@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QPointF, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -50,6 +51,7 @@ RF_INVERSION_FIELDS = ("gamma", "eta", "start", "stop", "decay_power", "strength
 SOURCE_LABELS = {"visible": "Visible image", "active": "Active layer"}
 TARGET_LABELS = {"new-layer": "New layer above", "replace": "Replace active layer"}
 CUSTOM_PRESET = "custom"
+NEUTRAL_PROMPT_HINT = "Describe the picture you want to see"
 MAX_SEED = 2**31 - 1
 # The presets shown first are the paper's tasks; "default" (the diffusers example) comes last.
 PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", "stylize",
@@ -62,17 +64,66 @@ INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "meth
 
 
 class PromptEdit(QPlainTextEdit):
-    """A multi-line prompt box where Ctrl+Enter runs instead of inserting a line break."""
+    """A multi-line prompt box where Ctrl+Enter runs instead of inserting a line break, and
+    the words of the model's prompt grammar (if it has one) complete as they are typed."""
 
     submitted = Signal()
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.completer = QCompleter(QStringListModel([], self), self)
+        self.completer.setWidget(self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.activated.connect(self._complete)
+
+    def set_words(self, words: list[str]) -> None:
+        """The words to complete (none: no completion)."""
+        self.completer.model().setStringList(sorted(set(words), key=str.lower))
+        self.completer.popup().hide()
+
+    def _word_before_cursor(self) -> str:
+        text = self.toPlainText()[: self.textCursor().position()]
+        return text.split()[-1] if text and not text[-1].isspace() else ""
+
+    def _complete(self, word: str) -> None:
+        cursor = self.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Left, cursor.MoveMode.KeepAnchor,
+                            len(self._word_before_cursor()))
+        cursor.insertText(word + " ")
+        self.setTextCursor(cursor)
+
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        popup = self.completer.popup()
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
             event.modifiers() & Qt.KeyboardModifier.ControlModifier
         ):
+            popup.hide()
             self.submitted.emit()
             return
+        if popup.isVisible() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                                                 Qt.Key.Key_Tab, Qt.Key.Key_Escape):
+            event.ignore()  # the completer takes these: choose a word, or close the list
+            return
         super().keyPressEvent(event)
+        self._offer_completions(bool(event.text()))
+
+    def _offer_completions(self, typed: bool) -> None:
+        prefix = self._word_before_cursor()
+        completer = self.completer
+        if not typed or not prefix or completer.model().rowCount() == 0:
+            completer.popup().hide()
+            return
+        completer.setCompletionPrefix(prefix)
+        if completer.completionCount() == 0 or (completer.completionCount() == 1
+                                                and completer.currentCompletion() == prefix):
+            completer.popup().hide()
+            return
+        completer.popup().setCurrentIndex(completer.completionModel().index(0, 0))
+        rect = self.cursorRect()
+        rect.setWidth(completer.popup().sizeHintForColumn(0)
+                      + completer.popup().verticalScrollBar().sizeHint().width() + 8)
+        completer.complete(rect)
 
 
 class EditPanel(QWidget):
@@ -88,14 +139,20 @@ class EditPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("EditPanel")
-        self._busy = False
         self._build()
         self.apply_preset("stroke-to-image")
         self._update_run_enabled()
 
     # construction -------------------------------------------------------------------------
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
+        """Parameters in a scroll area; Run, Cancel, progress and status in a footer below it,
+        so that they stay in view however tall the parameters (Advanced open) get."""
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        params = QWidget()
+        params.setObjectName("EditParameters")
+        outer = QVBoxLayout(params)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.setSpacing(6)
 
@@ -121,7 +178,7 @@ class EditPanel(QWidget):
         form.addRow("Result to", self.target_combo)
 
         self.prompt_edit = PromptEdit()
-        self.prompt_edit.setPlaceholderText("Describe the result, e.g. “a lighthouse at dusk”")
+        self.set_prompt_grammar(None)
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setFixedHeight(64)
         self.prompt_edit.submitted.connect(self._request_run)
@@ -150,7 +207,8 @@ class EditPanel(QWidget):
         form.addRow("Method", self.method_combo)
         outer.addLayout(form)
 
-        self.advanced = QCollapsible("Advanced")
+        self.advanced = QCollapsible("Advanced", expandedIcon=_triangle_icon("down"),
+                                     collapsedIcon=_triangle_icon("right"))
         self.advanced.setObjectName("advancedSection")
         adv = QWidget()
         adv_form = QFormLayout(adv)
@@ -213,7 +271,19 @@ class EditPanel(QWidget):
         adv_form.addRow("FlowEdit n_avg", self.n_avg_spin)
         self._adv_form = adv_form
         self.advanced.addWidget(adv)
+        self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
+        self.advanced.toggled.connect(self._advanced_toggled)
         outer.addWidget(self.advanced)
+        outer.addStretch(1)
+        self.params_scroll = _ParamsScroll(params)
+        root.addWidget(self.params_scroll, 1)
+
+        footer = QWidget()
+        footer.setObjectName("EditFooter")
+        outer = QVBoxLayout(footer)
+        outer.setContentsMargins(6, 4, 6, 6)
+        outer.setSpacing(6)
+        root.addWidget(footer)
 
         for widget in (self.eta_spin, self.guidance_spin, self.decay_spin):
             widget.valueChanged.connect(self._custom_edit)
@@ -262,7 +332,6 @@ class EditPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status_label)
-        outer.addStretch(1)
 
         # Ctrl+Enter in the prompt runs (PromptEdit); window-wide Ctrl+Enter and Esc are
         # actions of the controller, so that no two shortcuts compete for the same keys.
@@ -408,7 +477,6 @@ class EditPanel(QWidget):
 
     # state shown ------------------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
-        self._busy = busy
         self.cancel_button.setEnabled(busy)
         self.run_button.setText("Queue" if busy else "Run")
         if not busy:
@@ -444,6 +512,21 @@ class EditPanel(QWidget):
     def is_cache_shown(self) -> bool:
         return bool(self.cache_label.property("cached"))
 
+    def set_prompt_grammar(self, grammar: dict[str, Any] | None) -> None:
+        """Show what the model understands (engine info "prompt_grammar": an example and its
+        words, which then complete as they are typed); a neutral hint for other models."""
+        edit = self.prompt_edit
+        if not grammar:
+            edit.setPlaceholderText(NEUTRAL_PROMPT_HINT)
+            edit.setToolTip("What the picture should become")
+            edit.set_words([])
+            return
+        words = [str(w) for w in grammar.get("words", [])]
+        edit.setPlaceholderText(f"This model understands prompts like “{grammar['example']}”")
+        edit.setToolTip("This model knows only these words (they complete as you type): "
+                        + ", ".join(words))
+        edit.set_words(words)
+
     def set_model_status(self, text: str, state: str = "idle") -> None:
         """state: "loading", "ready", "error" or "idle" (colours the dot)."""
         colour = {"loading": "#c8a050", "ready": "#6cc070", "error": "#e06060"}.get(
@@ -461,9 +544,6 @@ class EditPanel(QWidget):
         """Run if the input is complete; otherwise say what is missing."""
         self._request_run()
 
-    def request_cancel(self) -> None:
-        self._request_cancel()
-
     def _request_run(self) -> None:
         if not self.prompt():
             self.show_status("Type a prompt that describes the result first.", error=True)
@@ -471,9 +551,12 @@ class EditPanel(QWidget):
             return
         self.run_requested.emit()
 
-    def _request_cancel(self) -> None:
-        if self._busy:
-            self.cancel_requested.emit()
+    def _advanced_toggled(self, expanded: bool) -> None:
+        """Opening Advanced scrolls it to the top of the parameters: below the fold, a click
+        on it would seem to do nothing."""
+        if expanded:
+            QTimer.singleShot(0, lambda: self.params_scroll.verticalScrollBar().setValue(
+                self.advanced.geometry().top()))
 
     def _request_compare(self) -> None:
         if not self.prompt():
@@ -547,31 +630,44 @@ class EditPanel(QWidget):
                 self.source_guidance_spin, self.n_max_spin, self.n_min_spin, self.n_avg_spin]
 
 
-class _PanelScroll(QScrollArea):
-    """Asks for the panel's full size (so a big screen shows it whole) but can shrink to a
-    scrolling view of it on a small one."""
+class _ParamsScroll(QScrollArea):
+    """The parameters, frameless: asks for their full height (a big screen shows them whole)
+    but shrinks to a scrolling view of them on a small one."""
+
+    def __init__(self, inner: QWidget) -> None:
+        super().__init__()
+        self.setObjectName("EditPanelScroll")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(inner)
 
     def _extra(self) -> int:
         return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        inner = self.widget().sizeHint() if self.widget() is not None else QSize(280, 400)
+        inner = self.widget().sizeHint()
         return QSize(inner.width() + self._extra(), inner.height() + 2 * self.frameWidth())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize()
-        return QSize(inner.width() + self._extra(), 160)
+        return QSize(self.widget().minimumSizeHint().width() + self._extra(), 120)
 
 
-def scrollable(panel: QWidget) -> QScrollArea:
-    """The panel in a frameless scroll area, so a small screen still reaches every control."""
-    scroll = _PanelScroll()
-    scroll.setObjectName("EditPanelScroll")
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setWidget(panel)
-    return scroll
+def _triangle_icon(direction: str, size: int = 12) -> QIcon:
+    """A filled disclosure triangle pointing "right" (collapsed) or "down" (expanded), drawn
+    rather than taken from a font, so it looks the same on every system."""
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    m, e = 2.0, size - 2.0
+    points = ([QPointF(m + 1, m), QPointF(e, size / 2), QPointF(m + 1, e)] if direction == "right"
+              else [QPointF(m, m + 1), QPointF(e, m + 1), QPointF(size / 2, e)])
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(200, 200, 200))
+    painter.drawPolygon(QPolygonF(points))
+    painter.end()
+    return QIcon(pix)
 
 
 def _combo(items: dict[str, str]) -> QComboBox:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from rfedit_desktop.ui import document_io
+from rfedit_desktop.ui.background_task import run_with_progress
 from rfedit_desktop.ui.new_document_dialog import NewDocumentDialog
 from rfedit_desktop.ui.recent_files import add_recent_file, recent_files, remove_recent_file
 
@@ -19,6 +20,9 @@ OPEN_FILTER = ("Images and projects (*.ora *.png *.jpg *.jpeg *.webp *.tif *.tif
 SAVE_FILTER = "OpenRaster (*.ora)"
 EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)"
 IMPORT_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+LOSSY_SUFFIXES = (".jpg", ".jpeg", ".webp")
+EXPORT_QUALITY_KEY = "export/quality"
+DEFAULT_EXPORT_QUALITY = 92
 
 
 class FileActions:
@@ -45,7 +49,9 @@ class FileActions:
         if ask and not self.maybe_save():
             return False
         try:
-            document = document_io.open_file(path)
+            read = run_with_progress(self, f"Opening {os.path.basename(path)} …",
+                                     lambda progress: document_io.read_file(path, progress))
+            document = document_io.file_document(read, path)
         except Exception as exc:  # noqa: BLE001 (any failure: message, never a crash)
             self.show_error("Could not open file", exc, path)
             return False
@@ -54,6 +60,14 @@ class FileActions:
         warnings = getattr(document, "load_warnings", None)
         if warnings:
             self.statusBar().showMessage("Opened with fallbacks: " + "; ".join(warnings), 10000)
+        return True
+
+    def close_document(self) -> bool:
+        """File ▸ Close: after the unsaved-changes question, a blank untitled canvas (the
+        window edits one document at a time and stays open)."""
+        if not self.maybe_save():
+            return False
+        self.new_document_untitled()
         return True
 
     def save(self) -> bool:
@@ -84,16 +98,49 @@ class FileActions:
         return True
 
     def export_dialog(self) -> None:
-        stem = os.path.splitext(self.display_name())[0] or "untitled"
-        base = os.path.join(os.path.dirname(self.path) if self.path else self._last_folder(),
-                            stem)
-        path, _ = QFileDialog.getSaveFileName(self, "Export Image", base + ".png", EXPORT_FILTER)
-        if path:
-            self.export_to(path)
+        path, _ = QFileDialog.getSaveFileName(self, "Export Image", self.export_suggestion(),
+                                              EXPORT_FILTER)
+        if not path:
+            return
+        quality = None
+        if os.path.splitext(path)[1].lower() in LOSSY_SUFFIXES:
+            quality = self._ask_export_quality(path)
+            if quality is None:
+                return
+        self.export_to(path, quality)
 
-    def export_to(self, path: str) -> bool:
+    def export_suggestion(self) -> str:
+        """A new file beside the picture's own: `photo-edited.png`, never an existing file
+        (the photo or an earlier export) unless the artist picks it."""
+        source = self.path or self._document.source_path
+        folder = os.path.dirname(source) if source else self._last_folder()
+        stem = os.path.splitext(self.display_name())[0] or "untitled"
+        candidate = os.path.join(folder, f"{stem}-edited.png")
+        n = 2
+        while os.path.exists(candidate):
+            candidate = os.path.join(folder, f"{stem}-edited-{n}.png")
+            n += 1
+        return candidate
+
+    def _ask_export_quality(self, path: str) -> int | None:
+        """JPEG/WebP quality, remembered between exports; None if the artist cancels."""
+        remembered = self.settings.value(EXPORT_QUALITY_KEY, DEFAULT_EXPORT_QUALITY)
         try:
-            document_io.export_image(self._document, path)
+            start = min(100, max(1, int(remembered)))
+        except (TypeError, ValueError):
+            start = DEFAULT_EXPORT_QUALITY
+        kind = "WebP" if path.lower().endswith(".webp") else "JPEG"
+        quality, ok = QInputDialog.getInt(self, "Export quality",
+                                          f"{kind} quality (1–100, higher is larger and finer):",
+                                          start, 1, 100)
+        if not ok:
+            return None
+        self.settings.setValue(EXPORT_QUALITY_KEY, int(quality))
+        return int(quality)
+
+    def export_to(self, path: str, quality: int | None = None) -> bool:
+        try:
+            document_io.export_image(self._document, path, quality)
         except Exception as exc:  # noqa: BLE001
             self.show_error("Could not export", exc, path)
             return False

@@ -8,7 +8,7 @@ two can never disagree — drag-and-drop included.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QAction, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 from rfedit_desktop.document.blend import BLEND_LABELS, BLEND_MODES
 from rfedit_desktop.ui.checkerboard import checker_brush
 from rfedit_desktop.ui.icons import icon
+from rfedit_desktop.ui.theme import MASK_TINT
 from rfedit_desktop.ui.tool_options_dock import SliderRow
 
 THUMB = 40
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
-MASK_TINT = QColor(255, 40, 90)
 
 
 def layer_thumbnail(image: QImage, is_mask: bool, size: int = THUMB) -> QPixmap:
@@ -212,6 +212,7 @@ class LayersPanel(QWidget):
             (doc.layers_changed, self.rebuild),
             (doc.active_layer_changed, self._active_changed),
             (doc.layer_pixels_changed, self._pixels_changed),
+            (doc.edit_history_changed, self.rebuild),  # tooltips name the edit's prompt
         ]
 
     def _layers_top_first(self) -> list:
@@ -249,6 +250,9 @@ class LayersPanel(QWidget):
             font = item.font()
             font.setItalic(True)
             item.setFont(font)
+        edit = self.document.applied_edit(layer.id) if self.document is not None else None
+        if edit is not None and edit.get("prompt"):
+            tip += f"\nEdit: “{edit['prompt']}”"
         item.setToolTip(tip)
         self._rebuilding = was
 

@@ -28,13 +28,7 @@ from rfedit_desktop.ui import document_io
 from rfedit_desktop.ui.autosave_recovery import AutosaveRecovery
 from rfedit_desktop.ui.canvas_view import CanvasView
 from rfedit_desktop.ui.colour_dock import ColourPanel
-from rfedit_desktop.ui.file_actions import (
-    EXPORT_FILTER,
-    IMPORT_FILTER,
-    OPEN_FILTER,
-    SAVE_FILTER,
-    FileActions,
-)
+from rfedit_desktop.ui.file_actions import FileActions
 from rfedit_desktop.ui.history_dock import HistoryPanel
 from rfedit_desktop.ui.icons import icon
 from rfedit_desktop.ui.layers_dock import LayersPanel
@@ -44,10 +38,6 @@ from rfedit_desktop.ui.tool_options_dock import ToolOptionsPanel
 from rfedit_desktop.ui.tool_state import ToolState
 from rfedit_desktop.ui.window_actions import WindowActions
 from rfedit_desktop.ui.window_menus import WindowMenus
-
-# Names other code imports from here since before the split.
-__all__ = ["APP_TITLE", "EXPORT_FILTER", "IMPORT_FILTER", "OPEN_FILTER", "SAVE_FILTER",
-           "STATE_VERSION", "MainWindow"]
 
 APP_TITLE = "rfedit"
 STATE_VERSION = 1
@@ -174,7 +164,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
 
     # ================================================================== construction
     def _build_ai_editing(self):
-        """The AI edit dock and staging strip (issue 5). A failure there must not cost the
+        """The AI edit dock and staging strip. A failure there must not cost the
         artist the paint program: log it, say so in the status bar, and carry on without."""
         try:
             from rfedit_desktop.ui.ai_editing import AiEditing
@@ -323,7 +313,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self.autosave_timer.stop()
         self.autosaver.discard()
         if self.ai_editing is not None:
-            self.ai_editing.shutdown()  # cancel edits, stop the engine thread (issue 5)
+            self.ai_editing.shutdown()  # cancel edits, stop the engine thread
         event.accept()
 
     def discard_changes_and_close(self) -> None:

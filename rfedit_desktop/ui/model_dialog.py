@@ -6,6 +6,8 @@ The app never downloads weights: a model is the bundled demo, a diffusers folder
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -62,6 +64,21 @@ def kind_of(model: str) -> str:
     return "repo"
 
 
+def check_location(kind: str, model: str) -> None:
+    """ValueError with a message when a folder or file entry names nothing usable on disk
+    (a repo id is looked up in the Hugging Face cache when it loads)."""
+    if kind not in ("folder", "file"):
+        return
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise ValueError(f"{path} does not exist.")
+    if kind == "folder" and not path.is_dir():
+        raise ValueError(f"{path} is a file, not a folder: choose “A single transformer file” "
+                         "for a .safetensors or .gguf file.")
+    if kind == "file" and not path.is_file():
+        raise ValueError(f"{path} is a folder, not a file.")
+
+
 class ModelDialog(QDialog):
     """Returns a validated `ModelChoice` from `choice()` after `exec()` is accepted."""
 
@@ -71,8 +88,8 @@ class ModelDialog(QDialog):
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
         intro = QLabel("rfedit reads models from this computer only; it never downloads. "
-                       "Use <code>huggingface-cli download</code> to fill the Hugging Face "
-                       "cache, or point at a folder or file.")
+                       "Use <code>hf download black-forest-labs/FLUX.1-dev</code> to fill the "
+                       "Hugging Face cache, or point at a folder or file.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
@@ -138,6 +155,7 @@ class ModelDialog(QDialog):
         model = "demo" if kind == "demo" else self.path_edit.text().strip()
         if not model:
             raise ValueError("Enter a folder, a file or a repo id.")
+        check_location(kind, model)
         return ModelChoice(model, str(self.device_combo.currentData()),
                            str(self.memory_combo.currentData()))
 

@@ -97,6 +97,7 @@ class ModelMenu:
         name = info.get("name") or info.get("model") or self._choice.model
         device = info.get("device", self._choice.device)
         self._show_model_state(f"{name} · {device} · ready", "ready")
+        self.panel.set_prompt_grammar(info.get("prompt_grammar"))
         self._known_cached.clear()  # another model: another cache key
         if not self._contexts:
             self.panel.set_busy(False)  # clears the loading message from the progress bar
@@ -104,6 +105,8 @@ class ModelMenu:
 
     def _on_model_failed(self, message: str) -> None:
         self._show_model_state(f"{self._choice.label()} · not loaded", "error")
+        if not self._contexts:
+            self.panel.set_busy(False)  # clears the "Loading …" line from the progress bar
         self.panel.show_status(message, error=True)
 
     def _show_model_state(self, text: str, state: str) -> None:

@@ -25,14 +25,22 @@ GESTURES = [
 ]
 
 
+def key_names(action: QAction) -> list[str]:
+    """The action's keys by their usual names ("Ctrl+Enter", not "Ctrl+Return"), no repeats."""
+    names: list[str] = []
+    for key in action.shortcuts():
+        name = key.toString(QKeySequence.SequenceFormat.NativeText).replace("Return", "Enter")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
 def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
-    """(action name, its key sequences) for every action that has one, without duplicates."""
+    """(action name, its keys) for every action that has one, without duplicates."""
     rows: list[tuple[str, str]] = []
     seen: set[str] = set()
     for action in actions:
-        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
-        # X11 also binds media keys named "New", "Open", "Zoom Out"...: not worth listing
-        keys = [k for k in keys if k and ("+" in k or len(k) <= 3 or k[0] == "F")]
+        keys = key_names(action)
         name = action.text().replace("&", "").replace("…", "").strip()
         if not keys or not name or name in seen:
             continue

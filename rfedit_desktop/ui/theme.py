@@ -13,6 +13,8 @@ TEXT = QColor(220, 220, 220)
 DISABLED_TEXT = QColor(120, 120, 120)
 HIGHLIGHT = QColor(74, 128, 200)
 CANVAS_BACKGROUND = QColor(40, 40, 40)
+MASK_TINT = QColor(255, 40, 90)
+"""The edit mask's colour: over the canvas and in the mask layer's thumbnail."""
 
 STYLE_SHEET = """
 QDockWidget { titlebar-close-icon: none; font-weight: 600; }

@@ -37,24 +37,24 @@ class WindowActions:
         return action
 
     def _build_actions(self) -> None:
-        SK = QKeySequence.StandardKey
         a = self._action
-        self.act_new = a("&New…", self.new_document, SK.New)
-        self.act_open = a("&Open…", self.open_dialog, SK.Open)
-        self.act_save = a("&Save", self.save, SK.Save)
+        # Keys named explicitly, not by QKeySequence.StandardKey: on X11 those add keys such as
+        # F14 or drop Ctrl+Y, and the README and Help ▸ Keyboard Shortcuts must list what works.
+        self.act_new = a("&New…", self.new_document, "Ctrl+N")
+        self.act_open = a("&Open…", self.open_dialog, "Ctrl+O")
+        self.act_save = a("&Save", self.save, "Ctrl+S")
         self.act_save_as = a("Save &As…", self.save_as, "Ctrl+Shift+S")
         self.act_import = a("&Import Image as Layer…", self.import_layer_dialog, "Ctrl+Shift+I")
         self.act_export = a("&Export Image…", self.export_dialog, "Ctrl+E")
-        self.act_quit = a("&Quit", self.close, SK.Quit)
+        self.act_close = a("&Close", self.close_document, "Ctrl+W")
+        self.act_recover = a("Recover &Unsaved Work…", self.recover_dialog)
+        self.act_quit = a("&Quit", self.close, "Ctrl+Q")
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
 
         # Own actions rather than QUndoGroup's: a stroke still being drawn must be finished
         # before the history moves, or undo would swap tiles under the brush.
-        self.act_undo = a("&Undo", self.undo, SK.Undo)
-        redo_keys = QKeySequence.keyBindings(SK.Redo)
-        if QKeySequence("Ctrl+Shift+Z") not in redo_keys:
-            redo_keys.append(QKeySequence("Ctrl+Shift+Z"))
-        self.act_redo = a("&Redo", self.redo, redo_keys)
+        self.act_undo = a("&Undo", self.undo, "Ctrl+Z")
+        self.act_redo = a("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         group = self.undo_group
         group.canUndoChanged.connect(self.act_undo.setEnabled)
         group.canRedoChanged.connect(self.act_redo.setEnabled)
@@ -75,6 +75,7 @@ class WindowActions:
             self.tool_group.addAction(act)
             self.tool_actions[tool] = act
         self.tool_actions[self.tools.tool].setChecked(True)
+        self.tool_actions[Tool.MASK].triggered.connect(self.canvas.show_mask_tint)
         self.tools.tool_changed.connect(lambda t: self.tool_actions[t].setChecked(True))
         self.act_bigger = a("Bigger Brush", self.tools.grow, "]")
         self.act_smaller = a("Smaller Brush", self.tools.shrink, "[")
@@ -82,14 +83,15 @@ class WindowActions:
         self.act_default_colours = a("Default Colours", self.tools.default_colours, "D",
                                      "reset-colours")
 
-        self.act_zoom_in = a("Zoom &In", self.canvas.zoom_in, [SK.ZoomIn, "Ctrl+="])
-        self.act_zoom_out = a("Zoom &Out", self.canvas.zoom_out, SK.ZoomOut)
+        self.act_zoom_in = a("Zoom &In", self.canvas.zoom_in, ["Ctrl++", "Ctrl+="])
+        self.act_zoom_out = a("Zoom &Out", self.canvas.zoom_out, "Ctrl+-")
         self.act_fit = a("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.act_actual = a("&Actual Pixels (100%)", self.canvas.actual_pixels, "Ctrl+1")
 
         self.act_about = a("&About rfedit", self.show_about)
         self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, "F1")
-        self.act_preferences = a("&Preferences…", self.edit_preferences, SK.Preferences)
+        self.act_preferences = a("&Preferences…", self.edit_preferences,
+                                 QKeySequence.StandardKey.Preferences)
         self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
 
     def _build_tool_bar(self) -> None:

@@ -27,6 +27,8 @@ class WindowMenus:
         file_menu.addAction(self.act_import)
         file_menu.addAction(self.act_export)
         file_menu.addSeparator()
+        file_menu.addAction(self.act_recover)
+        file_menu.addAction(self.act_close)
         file_menu.addAction(self.act_quit)
         self.file_menu = file_menu
 
