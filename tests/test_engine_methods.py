@@ -90,7 +90,7 @@ def test_flowedit_default_schedule_is_the_papers(fresh) -> None:
 
 
 def test_flowedit_with_the_source_prompt_as_target_returns_the_source(fresh) -> None:
-    from rfedit_desktop.engine.pipeline import decode_latent, encode_image
+    from rfedit_desktop.engine.latents import decode_latent, encode_image
 
     image = picture(64, 64)
     same = run(fresh, image=image, method="flowedit", prompt="a photo", source_prompt="a photo",
