@@ -1,10 +1,13 @@
 """Engine benchmark: what the inversion cache saves, and how faithful plain round trips are.
 
     python benchmarks/bench_engine.py [--model tiny] [--size 256] [--steps 28] [--device auto]
+                                      [--method rf-inversion|rf-solver|fireflow|flowedit|...]
 
 Table 1 runs the same edit twice through `run_edit` (the GUI's and the CLI's path): the first
 pays VAE encode + inversion + editing, the repeat is a cache hit that pays only its editing
-steps; a new prompt still hits, a new gamma misses. Table 2 is the γ = η = 0 latent round trip
+steps; a new prompt still hits, a new gamma (for the other methods: a new seed) misses. For
+FlowEdit the cache holds the source-side velocities, so a re-edit pays only the target side.
+Table 2 is the γ = η = 0 latent round trip
 (Euler inversion, then Euler sampling with the same conditioning) on the model: its error
 should roughly halve each time the step count doubles.
 """
@@ -38,15 +41,20 @@ def test_image(size: int) -> np.ndarray:
     return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
 
 
-def cache_table(engine, image: np.ndarray, steps: int, repeats: int) -> list[tuple]:
+def cache_table(engine, image: np.ndarray, steps: int, repeats: int,
+                method: str = "rf-inversion") -> list[tuple]:
     """Median over `repeats` rounds (each from an empty cache) of the four runs."""
     base = EditRequest(image=image, prompt="a watercolor painting", steps=steps, seed=0,
-                       preview_every=0)
+                       preview_every=0, method=method)
+    if method in ("rf-inversion", "stochastic"):
+        miss = ("new gamma (0.7)", EditRequest(**{**base.__dict__, "gamma": 0.7}))
+    else:
+        miss = ("new seed", EditRequest(**{**base.__dict__, "seed": 1}))
     runs = [
         ("first edit", base),
         ("same edit again", base),
         ("new prompt, same inversion", EditRequest(**{**base.__dict__, "prompt": "an oil sketch"})),
-        ("new gamma (0.7)", EditRequest(**{**base.__dict__, "gamma": 0.7})),
+        miss,
     ]
     samples: dict[str, list[tuple]] = {label: [] for label, _ in runs}
     for _ in range(repeats):
@@ -86,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--device", default="auto")
+    p.add_argument("--method", default="rf-inversion", help="the method of table 1")
     p.add_argument("--round-trip-steps", default="28,56,112")
     p.add_argument("--repeats", type=int, default=5, help="rounds; the table shows medians")
     p.add_argument("--threads", type=int, default=0,
@@ -106,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
                                  preview_every=0))
     info = engine.info()
     print(f"model {info['model']} on {info['device']} ({info['dtype']}), loaded in {load_s:.2f} s;"
-          f" image {args.size}x{args.size}, {args.steps} steps, median of {args.repeats} rounds")
+          f" image {args.size}x{args.size}, {args.steps} steps, {args.method}, median of "
+          f"{args.repeats} rounds")
     print()
     print("| run | wall s | NFE | cache | invert s | edit s |")
     print("|---|---:|---:|---|---:|---:|")
-    for label, wall, nfe, hit, inv, ed in cache_table(engine, image, args.steps, args.repeats):
+    table = cache_table(engine, image, args.steps, args.repeats, args.method)
+    for label, wall, nfe, hit, inv, ed in table:
         print(f"| {label} | {wall:.3f} | {nfe} | {'hit' if hit else 'miss'} | {inv:.3f} | {ed:.3f} |")
     print()
     print("γ = η = 0 latent round trip (invert, then sample back, same conditioning):")

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .engine.presets import PRESETS, get_preset
+from .engine.presets import METHOD_DEFAULTS, PRESETS, get_preset
+from .engine.request import METHOD_OPTIONS, METHODS
 from .errors import Cancelled, EditError
 
 EXIT_USER_ERROR = 2
@@ -63,15 +64,16 @@ def _add_inversion_options(p: argparse.ArgumentParser, several: bool = False) ->
     g = p.add_argument_group("method")
     g.add_argument("--preset", default=None,
                    help="task preset from the RF-Inversion paper: " + ", ".join(PRESETS))
-    g.add_argument("--method", default=None,
-                   choices=("rf-inversion", "sdedit", "ode", "stochastic"))
+    g.add_argument("--method", default=None, choices=METHODS,
+                   help="rf-inversion (default), stochastic, ode, sdedit, rf-solver, fireflow, "
+                        "flowedit; the newer methods start from their papers' steps and guidance")
     g.add_argument("--steps", type=int, default=None, help="steps on the sigma grid (28)")
     g.add_argument("--gamma", type=float, default=None, help="inversion pull to noise (0.5)")
     g.add_argument("--strength", type=float, default=None,
                    help="how far to invert, (0, 1]; 1 = all the way to noise")
     g.add_argument("--source-prompt", default="", help="prompt describing the input (empty)")
-    g.add_argument("--source-guidance", type=float, default=0.0,
-                   help="guidance while inverting (0, as in the paper)")
+    g.add_argument("--source-guidance", type=float, default=None,
+                   help="guidance of the source prompt (0, as in RF-Inversion's paper)")
     g.add_argument("--seed", type=int, default=None, help="seed of the reference noise (0)")
     g.add_argument("--max-megapixels", type=float, default=1.0,
                    help="pixel budget the model works at (the result is resized back)")
@@ -101,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--decay", type=float, default=None, dest="decay_power",
                    help="fade eta inside the window as (1 - i/N)^P")
     g.add_argument("--guidance", type=float, default=None, help="guidance for the prompt (3.5)")
+    g = edit.add_argument_group("FlowEdit (--method flowedit)")
+    g.add_argument("--n-max", type=int, default=None, dest="n_max",
+                   help="steps it edits, counted from the end (24 of 28)")
+    g.add_argument("--n-min", type=int, default=None, dest="n_min",
+                   help="final steps sampled plainly under the prompt (0)")
+    g.add_argument("--n-avg", type=int, default=None, dest="n_avg",
+                   help="noise draws averaged per step (1)")
     _add_model_options(edit)
 
     inv = sub.add_parser("invert", help="invert an image into the cache (no edit)")
@@ -172,11 +181,14 @@ def _read_inputs(args: argparse.Namespace, source: str | None = None) -> tuple[A
 
 
 def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, prompt: str = ""):
-    """Flags win over the preset, the preset over the model's defaults (rfedit.json)."""
+    """Flags win over the preset, the preset over the method's paper settings, those over the
+    model's defaults (rfedit.json)."""
     from .engine.request import EditRequest
 
     preset = get_preset(args.preset).params() if args.preset else {}
-    defaults = {**_DEFAULTS, "guidance": engine.default_guidance}
+    method = args.method or preset.get("method", _DEFAULTS["method"])
+    defaults = {**_DEFAULTS, "guidance": engine.default_guidance, "source_guidance": 0.0,
+                **METHOD_DEFAULTS.get(method, {})}
 
     def pick(name: str) -> Any:
         given = getattr(args, name, None)
@@ -197,11 +209,31 @@ def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, promp
         decay_power=getattr(args, "decay_power", None),
         strength=pick("strength"),
         guidance=pick("guidance"),
-        source_guidance=args.source_guidance,
+        source_guidance=pick("source_guidance"),
         seed=pick("seed"),
         mask=mask,
         max_megapixels=args.max_megapixels,
+        n_max=getattr(args, "n_max", None),
+        n_min=getattr(args, "n_min", None),
+        n_avg=getattr(args, "n_avg", None),
     )
+
+
+def _check_method_options(args: argparse.Namespace) -> None:
+    """A method-specific flag given to a method that does not read it is a mistake, not a no-op."""
+    from .engine.validation import unused_options
+
+    preset = get_preset(args.preset).params() if args.preset else {}
+    method = args.method or preset.get("method", _DEFAULTS["method"])
+    given = [name for name in ("gamma", "eta", "start", "stop", "decay_power", "strength",
+                               "n_max", "n_min", "n_avg") if getattr(args, name, None) is not None]
+    unused = unused_options(method, given)
+    if unused:
+        def flag(name: str) -> str:
+            return "--decay" if name == "decay_power" else "--" + name.replace("_", "-")
+
+        uses = ", ".join(flag(n) for n in METHOD_OPTIONS[method]) or "none of them"
+        raise EditError(f"{flag(unused[0])} does not apply to --method {method} (it uses {uses}).")
 
 
 def _check_out(out: str | Path) -> Path:
@@ -277,6 +309,7 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     pairs = _outputs(args)
     if args.preset:
         get_preset(args.preset)
+    _check_method_options(args)
     if len(pairs) == 1:
         image, mask = _read_inputs(args, pairs[0][0])
         return _edit_one(args, _engine(args), bars, image, mask, pairs[0][1])
@@ -315,6 +348,7 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
     if args.preset:
         get_preset(args.preset)
+    _check_method_options(args)
     image, mask = _read_inputs(args)
     engine = _engine(args)
     request = _request(args, image, mask, engine)

@@ -513,6 +513,45 @@ def test_stroke_to_image_with_the_demo_model(qtbot, win) -> None:
     assert ai.strip.results()[-1].metadata["nfe"] == STEPS
 
 
+def test_compare_methods_stages_one_labelled_result_per_method(qtbot, win) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(8, 8), (56, 56)])
+    ai.panel.prompt_edit.setPlainText("a red circle")
+    ai.panel.steps_spin.setValue(STEPS)
+    ai.panel.n_max_spin.setValue(3)
+    for method, action in ai.panel.compare_actions.items():
+        action.setChecked(method in ("rf-inversion", "fireflow", "flowedit"))
+    qtbot.mouseClick(ai.panel.compare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    results = ai.strip.results()
+    assert [r.metadata["method"] for r in results] == ["rf-inversion", "fireflow", "flowedit"]
+    assert [r.metadata["nfe"] for r in results] == [2 * STEPS, 2 * (STEPS + 1), 2 * 3]
+    assert all(r.metadata["compared"] for r in results)
+    items = [ai.strip.list.item(i).text() for i in range(ai.strip.list.count())]
+    assert any(t.startswith("fireflow\n10 NFE · ") and t.endswith(" s") for t in items), items
+    # the same source: a second comparison reuses every cached inversion
+    qtbot.mouseClick(ai.panel.compare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ai.is_busy(), timeout=WAIT_MS)
+    again = ai.strip.results()[3:]
+    assert [r.metadata["cache_hit"] for r in again] == [True, True, True]
+    assert [r.metadata["nfe"] for r in again] == [STEPS, STEPS + 1, 3]
+
+
+@pytest.mark.parametrize("method", ["rf-solver", "flowedit"])
+def test_a_newer_method_runs_from_the_panel_and_its_cache_shows(qtbot, win, method) -> None:
+    ai = win.ai
+    stroke(qtbot, win, [(10, 50), (50, 10)])
+    combo = ai.panel.method_combo
+    combo.setFocus()
+    while combo.currentData() != method:
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    run_and_wait(qtbot, win, "a red circle", preset=None)
+    (result,) = ai.strip.results()
+    assert result.metadata["method"] == method and result.metadata["steps"] == STEPS
+    qtbot.waitUntil(lambda: ai.panel.is_cache_shown(), timeout=WAIT_MS)
+    ai.panel.n_max_spin.setValue(2)  # FlowEdit's source side is cached per n_max
+    if method == "flowedit":
+        qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)
 def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win,
                                                                      tmp_path) -> None:
     """The trajectory of a masked edit (views of one buffer) goes into the project too."""

@@ -9,7 +9,7 @@ from ai_window import (
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from rfedit_desktop.document.ora import load_ora
+from rfedit_desktop.document.opening import load_ora
 from rfedit_desktop.ui.layers_dock import LAYER_ROLE
 
 BLUE = (30, 60, 220)

@@ -67,7 +67,8 @@ def test_widgets_refuse_out_of_range_values(panel) -> None:
 
 
 def test_methods_and_decay(panel) -> None:
-    assert set(METHOD_LABELS) == {"rf-inversion", "sdedit", "ode", "stochastic"}
+    assert set(METHOD_LABELS) == {"rf-inversion", "sdedit", "ode", "stochastic", "rf-solver",
+                                  "fireflow", "flowedit"}
     panel.method_combo.setCurrentIndex(panel.method_combo.findData("sdedit"))
     assert panel.method() == "sdedit" and not panel.eta_spin.isEnabled()
     panel.method_combo.setCurrentIndex(panel.method_combo.findData("rf-inversion"))

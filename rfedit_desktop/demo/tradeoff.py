@@ -8,7 +8,11 @@ SDEdit at strength s runs on a grid of 2N/s steps and spends all 2N denoising. E
 
 - RF-Inversion: eta, inside the paper's stroke-to-image window (steps 3 to 5 of 28), gamma 0.5;
 - SDEdit: strength (how far the strokes are noised);
-- ODE inversion (gamma = eta = 0): strength (how far the strokes are inverted).
+- ODE inversion (gamma = eta = 0): strength (how far the strokes are inverted);
+- RF-Solver: strength, on a grid of 14/s steps (2 NFE per step each way: 4 x 14 = 56);
+- FireFlow: strength, on a grid of 27/s steps ((27 + 1) NFE each way: 56);
+- FlowEdit: n_max/N, editing n_max = 28 steps of a grid of 28/f (2 NFE per step: 56), n_min 0,
+  n_avg 1; its source prompt is empty, as RF-Inversion's, and every method runs at guidance 1.
 
 Faithfulness: L2 distance between output and stroke input (pixels in [0, 1], 64x64x3, lower
 is more faithful). Realism: KID between outputs and clean renders of other scenes, in the
@@ -42,12 +46,17 @@ RF_FAMILIES = (
 )
 RF_TRUNCATED = "rf-inversion truncated"
 BASELINES = ("sdedit", "ode")
+NEWER = ("rf-solver", "fireflow", "flowedit")
+"""Judged against RF-Inversion (the paper's window) and both baselines."""
 LEGEND = {
     "rf-inversion": "RF-Inv. eta, steps 3-5",
     "rf-inversion 0-7": "RF-Inv. eta, steps 0-7",
     RF_TRUNCATED: "RF-Inv. strength, eta .9",
     "sdedit": "SDEdit (strength)",
     "ode": "ODE inversion (strength)",
+    "rf-solver": "RF-Solver (strength)",
+    "fireflow": "FireFlow (strength)",
+    "flowedit": "FlowEdit (n_max/N)",
 }
 
 
@@ -111,6 +120,17 @@ def default_settings(steps: int = 28) -> list[Setting]:
                 dict(method="ode", steps=round(steps / s), strength=s, gamma=0.0, eta=0.0),
             )
         )
+    # the second-order solvers: RF-Solver 2 NFE per step each way, FireFlow 1 (+1 to start)
+    half = steps // 2
+    for s in (0.6, 0.7, 0.8, 0.9, 1.0):
+        out.append(Setting("rf-solver", "strength", s,
+                           dict(method="rf-solver", steps=round(half / s), strength=s)))
+        out.append(Setting("fireflow", "strength", s,
+                           dict(method="fireflow", steps=round((steps - 1) / s), strength=s)))
+    for f in (0.5, 0.6, 0.7, 0.8, 24 / 28, 1.0):
+        n = max(steps, round(steps / f))
+        out.append(Setting("flowedit", "n_max/N", round(steps / n, 2),
+                           dict(method="flowedit", steps=n, n_max=steps)))
     return out
 
 
@@ -140,9 +160,12 @@ def nominal_nfe(setting: Setting) -> int:
     from ..flow import start_index
 
     f = setting.fields
+    if f["method"] == "flowedit":
+        return 2 * int(f["n_max"])
     n = int(f["steps"])
-    edit = n - start_index(n, float(f.get("strength", 1.0)))
-    return edit if f["method"] == "sdedit" else 2 * edit
+    k = n - start_index(n, float(f.get("strength", 1.0)))
+    per_method = {"sdedit": k, "rf-solver": 4 * k, "fireflow": 2 * (k + 1)}
+    return per_method.get(f["method"], 2 * k)
 
 
 def evaluate(outputs, strokes, scenes, ref_features, net, features) -> dict[str, float]:
@@ -257,18 +280,22 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     """Say from the numbers, not from hope, whether RF-Inversion's points beat the baselines:
     Pareto dominance between points, and KID at matched L2 where the curves overlap."""
     baselines = [(b, _curve(rows, b)) for b in BASELINES if _curve(rows, b)]
+    against_rf = [(b, _curve(rows, b)) for b in ("rf-inversion", *BASELINES) if _curve(rows, b)]
     out = []
-    for family in [f for f, _, _ in RF_FAMILIES] + [RF_TRUNCATED]:
+    for family in [f for f, _, _ in RF_FAMILIES] + [RF_TRUNCATED, *NEWER]:
         rf = _curve(rows, family)
         if not rf:
             continue
-        lines, wins, losses = _compare(rf, baselines)
+        lines, wins, losses = _compare(rf, against_rf if family in NEWER else baselines)
         if wins and not losses:
-            head = "better than the baselines"
+            head = "better than"
         elif losses and not wins:
-            head = "worse than the baselines"
+            head = "worse than"
+        elif not wins:
+            head = "neither better nor worse (no point dominates or is dominated, no matched L2) than"
         else:
-            head = "mixed against the baselines"
+            head = "mixed against"
+        head += " RF-Inversion and the baselines" if family in NEWER else " the baselines"
         out.append(f"**{LEGEND[family]}**: {head}.\n\n" + "\n".join(f"- {x}" for x in lines))
     return "\n\n".join(out)
 
@@ -308,6 +335,9 @@ COLOURS = {
     RF_TRUNCATED: (150, 40, 160),
     "sdedit": (40, 90, 200),
     "ode": (40, 150, 60),
+    "rf-solver": (20, 170, 190),
+    "fireflow": (120, 90, 40),
+    "flowedit": (220, 60, 160),
 }
 
 
@@ -416,6 +446,9 @@ EXAMPLE_COLUMNS = (
     ("rf-inversion truncated strength=0.7", "RF-Inv. s=.7"),
     ("sdedit strength=0.7", "SDEdit s=.7"),
     ("ode strength=0.8", "ODE inv. s=.8"),
+    ("rf-solver strength=0.8", "RF-Solver s=.8"),
+    ("fireflow strength=0.8", "FireFlow s=.8"),
+    ("flowedit n_max/N=0.7", "FlowEdit .7"),
     ("clean", "scene drawn from"),
 )
 

@@ -40,19 +40,24 @@ _STALE_TMP_SECONDS = 600
 
 @dataclass
 class CachedInversion:
-    """One inversion: the clean latent, the reference noise, the inverted latent and, for
-    masked edits, the latent at every grid point (ordered as `flow.InversionResult`)."""
+    """One inversion: the clean latent, the reference noise (zeros for the solvers without
+    one), the inverted latent and, for masked edits, the latent at every grid point (ordered as
+    `flow.InversionResult`). A FlowEdit entry holds the source latent as y0 and latent and the
+    source-side velocities (ordered as `flow.FlowEditResult`)."""
 
     y0: torch.Tensor
     y1: torch.Tensor
     latent: torch.Tensor
     trajectory: list[torch.Tensor] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    source_velocities: list[torch.Tensor] | None = None
 
     def tensors(self) -> dict[str, torch.Tensor]:
         named = {"y0": self.y0, "y1": self.y1, "latent": self.latent}
         for i, t in enumerate(self.trajectory or []):
             named[f"trajectory.{i:05d}"] = t
+        for i, t in enumerate(self.source_velocities or []):
+            named[f"source_velocity.{i:05d}"] = t
         return named
 
     def nbytes(self) -> int:
@@ -299,6 +304,7 @@ def entry_bytes(key: str, entry: CachedInversion) -> bytes:
         "key": key,
         "checksum": _checksum(tensors),
         "trajectory": str(len(entry.trajectory)) if entry.trajectory is not None else "none",
+        "source_velocities": _count(entry.source_velocities),
         "meta": json.dumps(entry.meta, sort_keys=True, default=str),
     }
     return save(tensors, metadata=metadata)
@@ -338,12 +344,18 @@ def _entry(tensors: dict[str, torch.Tensor], metadata: dict[str, str], key: str)
         if not count.isdigit():
             raise ValueError(f"bad trajectory length {count!r}")
         trajectory = [tensors[f"trajectory.{i:05d}"] for i in range(int(count))]
+    velocities = None
+    count = metadata.get("source_velocities", "none")
+    if count != "none":
+        if not count.isdigit():
+            raise ValueError(f"bad source velocity count {count!r}")
+        velocities = [tensors[f"source_velocity.{i:05d}"] for i in range(int(count))]
     meta = json.loads(metadata.get("meta", "{}"))
     if not isinstance(meta, dict):
         raise ValueError("metadata is not a dictionary")
     entry = CachedInversion(
         y0=tensors["y0"], y1=tensors["y1"], latent=tensors["latent"],
-        trajectory=trajectory, meta=meta,
+        trajectory=trajectory, meta=meta, source_velocities=velocities,
     )
     named = entry.tensors()
     if set(named) != set(tensors):
@@ -369,14 +381,21 @@ def _header_metadata(data: bytes) -> dict[str, str]:
     return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
+def _count(tensors: list[torch.Tensor] | None) -> str:
+    return str(len(tensors)) if tensors is not None else "none"
+
+
 def _to_cpu(entry: CachedInversion) -> CachedInversion:
     def cpu(t: torch.Tensor) -> torch.Tensor:
         return t.detach().to("cpu")
 
     traj = [cpu(t) for t in entry.trajectory] if entry.trajectory is not None else None
+    velocities = entry.source_velocities
+    if velocities is not None:
+        velocities = [cpu(t) for t in velocities]
     return CachedInversion(
         y0=cpu(entry.y0), y1=cpu(entry.y1), latent=cpu(entry.latent),
-        trajectory=traj, meta=dict(entry.meta),
+        trajectory=traj, meta=dict(entry.meta), source_velocities=velocities,
     )
 
 

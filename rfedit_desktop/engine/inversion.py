@@ -1,9 +1,12 @@
 """The source image inverted to noise once, cached, and reused by every edit that can share it.
 
 Cache policy: an inversion is keyed by the preprocessed pixels, the model, the size, steps,
-the effective gamma (0 for the "ode" method), strength, seed, source prompt and source
-guidance. The per-step trajectory, which only masked edits need, is stored only when a masked
-request computes the inversion: an entry without it serves unmasked edits, and a masked edit
+the effective gamma (0 for the methods without one), strength, seed, source prompt and source
+guidance, and for RF-Solver and FireFlow by the solver (RF-Inversion, ODE and stochastic share
+the Euler inversion). FlowEdit does not invert; its entry holds the source-side velocities, keyed
+also by n_max, n_min and n_avg, so that a re-edit evaluates only the target side. The
+per-step trajectory, which only masked edits need, is stored only when a masked request
+computes the inversion: an entry without it serves unmasked edits, and a masked edit
 that finds such an entry recomputes and replaces it (with the trajectory) once. An entry whose
 tensors do not fit the request (shape, trajectory length, non-finite values) is dropped and
 recomputed.
@@ -22,8 +25,9 @@ from .. import flow
 from .cache import CachedInversion
 from .latents import encode_image
 from .prepare import Prepared
+from .presets import flowedit_counts
 from .progress import Reporter
-from .request import EditRequest
+from .request import INVERTING_METHODS, EditRequest
 from .sampling import seed_generator
 from .velocity import make_velocity
 
@@ -33,14 +37,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+SOLVER_INVERSIONS = {"rf-solver": flow.rf_solver_invert, "fireflow": flow.fireflow_invert}
+
+
 def effective_gamma(request: EditRequest) -> float:
-    """The inversion's gamma: the "ode" method inverts without pulling towards the noise."""
-    return 0.0 if request.method == "ode" else float(request.gamma)
+    """The inversion's gamma: only RF-Inversion and the stochastic sampler pull towards noise."""
+    return float(request.gamma) if request.method in ("rf-inversion", "stochastic") else 0.0
 
 
 def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> str:
     """The cache key: everything that changes the inverted latent, and nothing else."""
+    parts: dict[str, Any] = {}
+    if request.method in SOLVER_INVERSIONS:
+        parts["inverter"] = request.method
+    elif request.method == "flowedit":
+        n_max, n_min, n_avg = flowedit_counts(request)
+        parts.update(inverter="flowedit-source", n_max=n_max, n_min=n_min, n_avg=n_avg)
     return engine.cache.make_key(
+        **parts,
         image=prepared.digest,
         model=engine.model_id,
         dtype=str(engine.dtype),
@@ -59,7 +73,8 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
 def cached_inversion(
     engine: Engine, request: EditRequest, prepared: Prepared, peek: bool = False
 ) -> Any:
-    """The usable cache entry for this request, or None (sdedit never uses one)."""
+    """The usable cache entry for this request, or None (sdedit never uses one; FlowEdit's
+    holds its source-side velocities)."""
     if request.method == "sdedit":
         return None
     key = inversion_key(engine, request, prepared)
@@ -78,7 +93,8 @@ def cached_inversion(
         log.warning("dropping inversion cache entry %s: %s", key, problem)
         engine.cache.discard(key)
         return None
-    if prepared.mask is not None and entry.trajectory is None:
+    inverted = request.method in INVERTING_METHODS
+    if inverted and prepared.mask is not None and entry.trajectory is None:
         return None
     return entry
 
@@ -147,22 +163,27 @@ def invert_or_reuse(
     reporter.phase("invert", "inverting")
     t = time.perf_counter()
     keep = prepared.mask is not None
-    result = flow.invert(
-        velocity,
-        y0,
-        sigmas,
-        gamma=effective_gamma(request),
-        generator=seed_generator(request.seed, 0),
-        strength=request.strength,
-        keep_trajectory=keep,
-        callback=reporter.steps("invert"),
-    )
+    solver = SOLVER_INVERSIONS.get(request.method)
+    if solver is not None:
+        result = solver(velocity, y0, sigmas, strength=request.strength, keep_trajectory=keep,
+                        callback=reporter.steps("invert"))
+    else:
+        result = flow.invert(
+            velocity,
+            y0,
+            sigmas,
+            gamma=effective_gamma(request),
+            generator=seed_generator(request.seed, 0),
+            strength=request.strength,
+            keep_trajectory=keep,
+            callback=reporter.steps("invert"),
+        )
     timings["invert"] = time.perf_counter() - t
     engine.cache.put(
         inversion_key(engine, request, prepared),
         CachedInversion(
             y0=result.y0,
-            y1=result.y1,
+            y1=result.y1 if result.y1 is not None else torch.zeros_like(result.y0),
             latent=result.latent,
             trajectory=result.trajectory,
             meta={"steps": request.steps, "gamma": effective_gamma(request),

@@ -2,7 +2,8 @@
 
 The sampling mathematics lives in `flow/`; this module is the short glue that runs the steps in
 order: `validation`, `prepare` (pixels, sizes, masks), `latents` (VAE), `velocity` (the
-transformer), `inversion` (cached), `progress` (previews, cancel).
+transformer), `inversion` (cached), `methods` (what each method runs), `progress` (previews,
+cancel).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from .. import flow
 from ..errors import EditError
 from . import images
 from .inversion import inversion_key, invert_or_reuse
-from .latents import decode_latent, encode_image, latent_mask
+from .latents import decode_latent
+from .methods import run_method
 from .prepare import Prepared, composite_in_mask, pixel_budget, prepare
 from .progress import Reporter
-from .request import EditRequest, EditResult, ProgressFn
+from .request import INVERTING_METHODS, EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
 from .validation import validate_request, validate_side
 from .velocity import make_velocity
@@ -48,57 +50,8 @@ def run_edit(
                          prepared.height, prepared.width)
     reporter.check()
     sigmas = sigma_schedule(engine, request.steps, prepared.height, prepared.width)
-    n = request.steps
-    k0 = flow.start_index(n, request.strength)
-    method = request.method
-    edit_generator = seed_generator(request.seed, 1)
-
-    if method == "sdedit":
-        reporter.phase("encode", "encoding the image")
-        t = time.perf_counter()
-        y0 = encode_image(engine, prepared.model_rgb)
-        timings["encode_image"] = time.perf_counter() - t
-        t = time.perf_counter()
-        velocity = make_velocity(engine, request.prompt, request.guidance,
-                                 prepared.height, prepared.width)
-        timings["encode_prompt"] += time.perf_counter() - t
-        reporter.phase("edit", "editing")
-        t = time.perf_counter()
-        mask = latent_mask(engine, prepared, y0) if prepared.mask is not None else None
-        x = flow.sdedit(velocity, y0, sigmas, strength=request.strength,
-                        generator=edit_generator, callback=reporter.steps("edit", velocity))
-        if mask is not None:
-            x = mask * x + (1.0 - mask) * y0
-        timings["edit"] = time.perf_counter() - t
-        inv_nfe, hit = 0, False
-    else:
-        inv = invert_or_reuse(engine, request, prepared, sigmas, reporter, timings)
-        inv_nfe, hit = inv.nfe, inv.hit
-        t = time.perf_counter()
-        velocity = make_velocity(engine, request.prompt, request.guidance,
-                                 prepared.height, prepared.width)
-        timings["encode_prompt"] += time.perf_counter() - t
-        reporter.phase("edit", "editing")
-        t = time.perf_counter()
-        mask = latent_mask(engine, prepared, inv.y0) if prepared.mask is not None else None
-        eta = 0.0 if method == "ode" else float(request.eta)
-        x = flow.edit(
-            velocity,
-            inv.latent,
-            inv.y0,
-            sigmas,
-            eta=eta,
-            start=float(request.start),
-            stop=float(request.stop),
-            decay_power=request.decay_power,
-            strength=float(request.strength),
-            stochastic=method == "stochastic",
-            generator=edit_generator,
-            callback=reporter.steps("edit", velocity),
-            mask=mask,
-            trajectory=inv.trajectory if mask is not None else None,
-        )
-        timings["edit"] = time.perf_counter() - t
+    edited = run_method(engine, request, prepared, sigmas, reporter, timings)
+    x, nfe, hit = edited.latent, edited.nfe, edited.cache_hit
 
     reporter.phase("decode", "decoding")
     t = time.perf_counter()
@@ -108,9 +61,8 @@ def run_edit(
     if prepared.mask is not None:
         pixels = composite_in_mask(prepared, pixels)
     timings["decode"] = time.perf_counter() - t
-    nfe = inv_nfe + (n - k0)
     metadata = _metadata(engine, request, prepared, sigmas, nfe, hit)
-    metadata["prompt_truncated"] = bool(getattr(velocity, "truncated", False))
+    metadata["prompt_truncated"] = edited.prompt_truncated
     return EditResult(image=pixels, metadata=metadata, timings=timings, nfe=nfe, cache_hit=hit)
 
 
@@ -153,8 +105,10 @@ def run_invert(
 ) -> dict[str, Any]:
     """Fill the inversion cache for this request (no edit); says whether it was already there."""
     validate_request(request)
-    if request.method == "sdedit":
-        raise EditError("sdedit does not invert; choose rf-inversion, ode or stochastic.")
+    if request.method not in INVERTING_METHODS:
+        raise EditError(
+            f"{request.method} does not invert; choose one of {', '.join(INVERTING_METHODS)}."
+        )
     timings = dict.fromkeys(("load_image", "encode_image", "encode_prompt", "invert"), 0.0)
     t = time.perf_counter()
     prepared = prepare(engine, request)

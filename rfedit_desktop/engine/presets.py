@@ -64,6 +64,32 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
+    # RF-Solver-Edit's example scripts: 15 steps, inversion at guidance 1, editing at 2
+    "rf-solver": {"steps": 15, "guidance": 2.0, "source_guidance": 1.0},
+    # FireFlow's README: 8 steps, inversion at guidance 1, editing at 2
+    "fireflow": {"steps": 8, "guidance": 2.0, "source_guidance": 1.0},
+    # FlowEdit's FLUX_exp.yaml: 28 steps, n_max 24, n_min 0, n_avg 1, guidance 1.5 -> 5.5
+    "flowedit": {"steps": 28, "guidance": 5.5, "source_guidance": 1.5},
+}
+"""The settings each newer method's paper uses on FLUX.1-dev; flags and panel values win."""
+
+FLOWEDIT_N_MAX_FRACTION = 24 / 28
+
+
+def flowedit_counts(request: Any) -> tuple[int, int, int]:
+    """(n_max, n_min, n_avg) of a FlowEdit request, its paper's where a field is None.
+
+    The default n_max keeps the paper's 24 of 28 steps at any step count.
+    """
+    n_max = request.n_max
+    if n_max is None:
+        n_max = round(FLOWEDIT_N_MAX_FRACTION * request.steps)
+    n_min = 0 if request.n_min is None else request.n_min
+    n_avg = 1 if request.n_avg is None else request.n_avg
+    return n_max, n_min, n_avg
+
+
 def get_preset(name: str) -> Preset:
     """The preset called `name`; an EditError listing the known names otherwise."""
     try:

@@ -13,8 +13,26 @@ from typing import Any, Literal
 
 import numpy as np
 
-Method = Literal["rf-inversion", "sdedit", "ode", "stochastic"]
-METHODS: tuple[str, ...] = ("rf-inversion", "sdedit", "ode", "stochastic")
+Method = Literal[
+    "rf-inversion", "sdedit", "ode", "stochastic", "rf-solver", "fireflow", "flowedit"
+]
+METHODS: tuple[str, ...] = (
+    "rf-inversion", "sdedit", "ode", "stochastic", "rf-solver", "fireflow", "flowedit"
+)
+INVERTING_METHODS: tuple[str, ...] = ("rf-inversion", "ode", "stochastic", "rf-solver", "fireflow")
+"""The methods that invert the source first (and so use the inversion cache)."""
+
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "rf-inversion": ("gamma", "eta", "start", "stop", "decay_power", "strength"),
+    "stochastic": ("gamma", "eta", "start", "stop", "decay_power", "strength"),
+    "ode": ("strength",),
+    "sdedit": ("strength",),
+    "rf-solver": ("strength",),
+    "fireflow": ("strength",),
+    "flowedit": ("n_max", "n_min", "n_avg"),
+}
+"""The method-specific parameters each method reads; prompts, steps, guidance, source
+guidance and seed apply to every method."""
 
 
 @dataclass
@@ -44,6 +62,10 @@ class EditRequest:
     max_megapixels: float = 1.0
     background: tuple[int, int, int] = (255, 255, 255)
     preview_every: int = 1
+    # FlowEdit only (None: its paper's setting, see presets.flowedit_counts)
+    n_max: int | None = None
+    n_min: int | None = None
+    n_avg: int | None = None
 
     def params(self) -> dict[str, Any]:
         """The parameters without pixels: what goes into PNG text chunks and edit history."""

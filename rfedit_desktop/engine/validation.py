@@ -9,9 +9,11 @@ import math
 from typing import Any
 
 from ..errors import EditError
-from .request import METHODS, EditRequest
+from .presets import flowedit_counts
+from .request import METHOD_OPTIONS, METHODS, EditRequest
 
 MAX_STEPS = 200
+MAX_N_AVG = 16
 MIN_SIDE, MAX_SIDE = 16, 8192
 """The width and height a generated image may have, in pixels."""
 
@@ -57,6 +59,7 @@ def validate_request(request: EditRequest) -> None:
         raise EditError(f"max_megapixels must be in (0, 64], got {mp}.")
     if isinstance(r.preview_every, bool) or not isinstance(r.preview_every, int) or r.preview_every < 0:
         raise EditError(f"preview_every must be a whole number >= 0, got {r.preview_every!r}.")
+    _validate_flowedit(r)
     bg = r.background
     if (
         not isinstance(bg, (tuple, list))
@@ -66,6 +69,33 @@ def validate_request(request: EditRequest) -> None:
         raise EditError(f"background must be three integers 0..255, got {bg!r}.")
 
 
+def _validate_flowedit(r: EditRequest) -> None:
+    given = [name for name in ("n_max", "n_min", "n_avg") if getattr(r, name) is not None]
+    if r.method != "flowedit":
+        if given:
+            raise EditError(
+                f"{given[0]} is a FlowEdit option; method {r.method} does not use it."
+            )
+        return
+    if r.strength != 1.0:
+        raise EditError("flowedit does not use strength; n_max sets how many steps it edits.")
+    for name in given:
+        v = getattr(r, name)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise EditError(f"{name} must be a whole number, got {v!r}.")
+    n_max, n_min, n_avg = flowedit_counts(r)
+    if not 0 <= n_max <= r.steps:
+        raise EditError(f"n_max must be from 0 to steps ({r.steps}), got {n_max}.")
+    if not 0 <= n_min <= n_max:
+        raise EditError(f"n_min must be from 0 to n_max ({n_max}), got {n_min}.")
+    if not 1 <= n_avg <= MAX_N_AVG:
+        raise EditError(f"n_avg must be from 1 to {MAX_N_AVG}, got {n_avg}.")
+
+
+def unused_options(method: str, given: list[str]) -> list[str]:
+    """The method-specific options in `given` that `method` does not read."""
+    every = {name for options in METHOD_OPTIONS.values() for name in options}
+    return [name for name in given if name in every and name not in METHOD_OPTIONS[method]]
 def validate_side(name: str, value: Any) -> None:
     """A generated image's width or height: a whole number from MIN_SIDE to MAX_SIDE."""
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:

@@ -44,3 +44,22 @@ def draw_noise(
 def report(callback: Callback | None, step: int, total: int, latent: torch.Tensor) -> None:
     if callback is not None and callback(step, total, latent) is True:
         raise Cancelled(f"cancelled at step {step} of {total}")
+
+
+class CountedVelocity:
+    """A velocity that counts its evaluations, so NFE is measured, never computed from a formula.
+
+    Every call goes through `call_velocity`'s shape check; `calls` is the honest NFE.
+    """
+
+    def __init__(self, velocity: Velocity) -> None:
+        self.velocity = velocity
+        self.calls = 0
+
+    def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        self.calls += 1
+        return call_velocity(self.velocity, x, sigma)
+
+    def __getattr__(self, name: str) -> object:
+        # the engine hangs facts on its velocity (`last`, `truncated`); let them show through
+        return getattr(self.velocity, name)

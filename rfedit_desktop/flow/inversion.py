@@ -14,6 +14,7 @@ from .grid import check_sigmas, is_real, start_index, step_sizes
 class InversionResult:
     """What an inversion leaves for editing and for the cache.
 
+    `y1` is the reference noise gamma pulls towards (None for the solvers that have none).
     `trajectory` holds the latent at every grid point visited, by sigma ascending: index 0 is
     `y0` (sigma_N = 0) and index j the latent at sigma_{N-j}, the last one being `latent`
     (sigma_{start_index}).
@@ -21,7 +22,7 @@ class InversionResult:
 
     latent: torch.Tensor
     y0: torch.Tensor
-    y1: torch.Tensor
+    y1: torch.Tensor | None
     trajectory: list[torch.Tensor] | None
     nfe: int
     start_index: int

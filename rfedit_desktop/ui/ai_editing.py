@@ -36,7 +36,8 @@ from rfedit_desktop.ui.staging import RUNNING_ID, StagedResult, StagingStrip
 log = logging.getLogger(__name__)
 
 PANEL_FIELDS = ("prompt", "source_prompt", "method", "steps", "gamma", "eta", "start", "stop",
-                "decay_power", "strength", "guidance", "seed")
+                "decay_power", "strength", "guidance", "seed", "source_guidance", "n_max",
+                "n_min", "n_avg")
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _JobContext:
     submitted: float
     clip: QRegion | None = None
     started: float = 0.0  # when the worker began it (perf_counter)
+    compared: bool = False  # one of a "Compare methods" run: labelled by method, NFE, seconds
 
 
 class AiEditing(ModelMenu, CacheIndicator, QObject):
@@ -91,6 +93,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
 
         p, s, svc = self.panel, self.strip, self.service
         p.run_requested.connect(self.run)
+        p.compare_requested.connect(self.compare_methods)
         p.cancel_requested.connect(self.cancel)
         p.model_change_requested.connect(self.choose_model)
         p.inversion_params_changed.connect(self._schedule_cache_query)
@@ -146,12 +149,15 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         keep_inversion(document.extra_files, payload)
 
     # running ----------------------------------------------------------------------------
-    def build_requests(self) -> list[tuple[EditRequest, _JobContext]]:
-        """One request per variant from the document and the panel; EditError if impossible."""
+    def build_requests(
+        self, params: dict[str, Any] | None = None, variants: int | None = None
+    ) -> list[tuple[EditRequest, _JobContext]]:
+        """One request per variant from the document and the panel (or `params`); EditError
+        if impossible."""
         document = self.window.document
         if document is None:
             raise EditError("Open or create an image first.")
-        params = self.panel.params()
+        params = self.panel.params() if params is None else params
         if not params["prompt"]:
             raise EditError("Type a prompt that describes the result first.")
         source = self.panel.source_mode()
@@ -169,7 +175,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         mask = document.selection.edit_mask()  # the selection, else the painted mask
         clip = mask_region(mask) if mask is not None else None
         original = to_qimage(pixels)
-        count = self.panel.variants()
+        count = self.panel.variants() if variants is None else variants
         out = []
         for i in range(count):
             fields = dict(params, seed=(params["seed"] + i) % (2**31))
@@ -198,6 +204,27 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         self._set_busy(True)
         return ids
 
+    def compare_methods(self) -> list[int]:
+        """Queue the current edit once per method ticked in the panel, on the same source (the
+        engine's cache serves every inversion it already holds); returns the job ids."""
+        methods = self.panel.compare_methods()
+        try:
+            planned = [self.build_requests(self.panel.params_for(m), variants=1)[0]
+                       for m in methods]
+        except EditError as exc:
+            self.panel.show_status(str(exc), error=True)
+            return []
+        ids = []
+        for request, context in planned:
+            context.compared = True
+            job_id = self.service.submit(request, key="")
+            self._contexts[job_id] = context
+            ids.append(job_id)
+        names = ", ".join(methods)
+        self.panel.show_status(f"Comparing {names} on “{planned[0][0].prompt}”…")
+        self._set_busy(True)
+        return ids
+
     def cancel(self) -> None:
         """Cancel the running edit; queued ones still run (Cancel All stops them too)."""
         running = self.service.running_job
@@ -223,7 +250,9 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             return
         context.started = time.perf_counter()
         label = context.request.prompt[:24]
-        if context.variants > 1:
+        if context.compared:
+            label = context.request.method
+        elif context.variants > 1:
             label += f" ({context.variant + 1}/{context.variants})"
         self.strip.begin_running(context.original, f"{label}\nstarting…")
         self.panel.set_progress("edit", 0, context.request.steps)
@@ -323,6 +352,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             cache_hit=bool(result.cache_hit),
             timings={k: round(float(v), 4) for k, v in (result.timings or {}).items()},
             variant=context.variant,
+            compared=context.compared,
             source=self.panel.source_mode(),
             preset=self.panel.preset(),
         )

@@ -40,7 +40,7 @@ class CacheIndicator:
         parts = (id(document), self.panel.source_mode(),
                  stack.index() if stack is not None else 0,
                  stack.count() if stack is not None else 0,
-                 tuple(params[f] for f in INVERSION_FIELDS))
+                 tuple(params.get(f) for f in INVERSION_FIELDS))
         return repr(parts)
 
     def refresh_cache_state(self) -> None:

@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from PySide6.QtCore import QPointF, QSize, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -32,14 +34,20 @@ from PySide6.QtWidgets import (
 )
 from superqt import QCollapsible, QLabeledDoubleRangeSlider
 
-from rfedit_desktop.engine.presets import PRESETS
+from rfedit_desktop.engine.presets import FLOWEDIT_N_MAX_FRACTION, METHOD_DEFAULTS, PRESETS
+from rfedit_desktop.engine.request import METHOD_OPTIONS
 
 METHOD_LABELS: dict[str, str] = {
     "rf-inversion": "RF-Inversion",
     "sdedit": "SDEdit",
     "ode": "Plain ODE inversion",
     "stochastic": "Stochastic sampler",
+    "rf-solver": "RF-Solver",
+    "fireflow": "FireFlow",
+    "flowedit": "FlowEdit",
 }
+COMPARED_BY_DEFAULT = ("rf-inversion", "rf-solver", "fireflow", "flowedit")
+RF_INVERSION_FIELDS = ("gamma", "eta", "start", "stop", "decay_power", "strength")
 SOURCE_LABELS = {"visible": "Visible image", "active": "Active layer"}
 TARGET_LABELS = {"new-layer": "New layer above", "replace": "Replace active layer"}
 CUSTOM_PRESET = "custom"
@@ -50,7 +58,9 @@ PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", 
                 "default")
 
 # Fields whose change invalidates the cached inversion of the source (see engine cache key).
-INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method")
+INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method",
+                    "source_guidance", "n_max", "n_min", "n_avg")
+"""A method's params lack the fields it does not read; read them with `params.get`."""
 
 
 class PromptEdit(QPlainTextEdit):
@@ -124,6 +134,7 @@ class EditPanel(QWidget):
     model_change_requested = Signal()
     inversion_params_changed = Signal()  # the cached inversion may no longer apply
     params_changed = Signal()
+    compare_requested = Signal()  # run the current edit once with each chosen method
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +203,7 @@ class EditPanel(QWidget):
 
         self.method_combo = _combo(METHOD_LABELS)
         self.method_combo.currentIndexChanged.connect(self._method_changed)
+        self.method_combo.activated.connect(self._method_chosen)
         form.addRow("Method", self.method_combo)
         outer.addLayout(form)
 
@@ -236,6 +248,14 @@ class EditPanel(QWidget):
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.dice_button)
         self.variants_spin = _spin(1, 8, 1, "How many results to make, with seeds seed, seed+1, …")
+        self.source_guidance_spin = _dspin(0.0, 20.0, 0.0, 0.5, "Guidance of the source prompt "
+                                           "(RF-Solver and FireFlow: 1, FlowEdit: 1.5)")
+        self.n_max_spin = _spin(0, 200, 24, "FlowEdit: how many of the last steps it edits "
+                                "(more changes more; 24 of 28 in its paper)")
+        self.n_min_spin = _spin(0, 200, 0, "FlowEdit: final steps sampled plainly under the "
+                                "prompt")
+        self.n_avg_spin = _spin(1, 16, 1, "FlowEdit: noise draws averaged per step (each "
+                                "costs two model evaluations)")
         adv_form.addRow("Steps", self.steps_spin)
         adv_form.addRow("γ (inversion)", self.gamma_spin)
         adv_form.addRow("η (editing)", self.eta_spin)
@@ -245,6 +265,11 @@ class EditPanel(QWidget):
         adv_form.addRow("Guidance", self.guidance_spin)
         adv_form.addRow("Seed", _wrap(seed_row))
         adv_form.addRow("Variants", self.variants_spin)
+        adv_form.addRow("Source guidance", self.source_guidance_spin)
+        adv_form.addRow("FlowEdit n_max", self.n_max_spin)
+        adv_form.addRow("FlowEdit n_min", self.n_min_spin)
+        adv_form.addRow("FlowEdit n_avg", self.n_avg_spin)
+        self._adv_form = adv_form
         self.advanced.addWidget(adv)
         self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
         self.advanced.toggled.connect(self._advanced_toggled)
@@ -267,6 +292,13 @@ class EditPanel(QWidget):
         for widget in (self.steps_spin, self.gamma_spin, self.strength_spin, self.seed_spin):
             widget.valueChanged.connect(self._custom_edit)
             widget.valueChanged.connect(self.inversion_params_changed)
+        # FlowEdit caches its source side per n_max, n_min, n_avg and source guidance
+        for widget in (self.source_guidance_spin, self.n_max_spin, self.n_min_spin,
+                       self.n_avg_spin):
+            widget.valueChanged.connect(self.params_changed)
+            widget.valueChanged.connect(self.inversion_params_changed)
+        self.steps_spin.valueChanged.connect(self._bound_flowedit)
+        self.n_max_spin.valueChanged.connect(self._bound_flowedit)
 
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run")
@@ -281,6 +313,7 @@ class EditPanel(QWidget):
         buttons.addWidget(self.run_button, 2)
         buttons.addWidget(self.cancel_button, 1)
         outer.addLayout(buttons)
+        outer.addWidget(self._build_compare())
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -303,14 +336,41 @@ class EditPanel(QWidget):
         # Ctrl+Enter in the prompt runs (PromptEdit); window-wide Ctrl+Enter and Esc are
         # actions of the controller, so that no two shortcuts compete for the same keys.
 
+    def _build_compare(self) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName("compareButton")
+        button.setText("Compare methods")
+        button.setToolTip("Run this edit once with each method ticked in the menu (▾), on the "
+                          "same source; the staging strip labels each result with its method, "
+                          "model evaluations and seconds")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        menu = QMenu(button)
+        self.compare_actions: dict[str, QAction] = {}
+        for method, label in METHOD_LABELS.items():
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(method in COMPARED_BY_DEFAULT)
+            self.compare_actions[method] = action
+        button.setMenu(menu)
+        button.clicked.connect(self._request_compare)
+        self.compare_button = button
+        return button
+
     # parameters -----------------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
         """The EditRequest fields this panel sets (everything except pixels and mask)."""
+        return self.params_for(self.method())
+
+    def params_for(self, method: str) -> dict[str, Any]:
+        """The request fields for `method` from the panel's values: each method gets the
+        fields it reads (a newer method leaves RF-Inversion's out; only FlowEdit gets n_*)."""
         start, stop = self.window_slider.value()
-        return {
+        params = {
             "prompt": self.prompt(),
             "source_prompt": self.source_prompt_edit.text().strip(),
-            "method": self.method(),
+            "method": method,
             "steps": self.steps_spin.value(),
             "gamma": round(self.gamma_spin.value(), 4),
             "eta": round(self.eta_spin.value(), 4),
@@ -322,12 +382,28 @@ class EditPanel(QWidget):
             "guidance": round(self.guidance_spin.value(), 4),
             "seed": self.seed_spin.value(),
         }
+        if method in METHOD_DEFAULTS:
+            for key in RF_INVERSION_FIELDS:
+                if key not in METHOD_OPTIONS[method]:
+                    del params[key]
+            params["source_guidance"] = round(self.source_guidance_spin.value(), 4)
+        if method == "flowedit":
+            n_max = min(self.n_max_spin.value(), params["steps"])
+            params.update(n_max=n_max, n_min=min(self.n_min_spin.value(), n_max),
+                          n_avg=self.n_avg_spin.value())
+        return params
+
+    def compare_methods(self) -> list[str]:
+        """The methods ticked in the Compare menu, in menu order."""
+        return [m for m, action in self.compare_actions.items() if action.isChecked()]
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Fill the widgets from a parameter dict (a preset, or an edit from the history)."""
         widgets = self._signal_sources()
         for w in widgets:
             w.blockSignals(True)
+        self.n_max_spin.setMaximum(self.steps_spin.maximum())
+        self.n_min_spin.setMaximum(self.steps_spin.maximum())
         try:
             if "prompt" in params:
                 self.prompt_edit.setPlainText(str(params["prompt"]))
@@ -335,12 +411,15 @@ class EditPanel(QWidget):
                 self.source_prompt_edit.setText(str(params["source_prompt"] or ""))
             if "method" in params:
                 _select(self.method_combo, params["method"])
-            for key, spin in (("steps", self.steps_spin), ("seed", self.seed_spin)):
-                if key in params:
+            for key, spin in (("steps", self.steps_spin), ("seed", self.seed_spin),
+                              ("n_max", self.n_max_spin), ("n_min", self.n_min_spin),
+                              ("n_avg", self.n_avg_spin)):
+                if params.get(key) is not None:
                     spin.setValue(int(params[key]))
             for key, dspin in (("gamma", self.gamma_spin), ("eta", self.eta_spin),
                                ("strength", self.strength_spin),
-                               ("guidance", self.guidance_spin)):
+                               ("guidance", self.guidance_spin),
+                               ("source_guidance", self.source_guidance_spin)):
                 if key in params:
                     dspin.setValue(float(params[key]))
             if "start" in params or "stop" in params:
@@ -354,6 +433,7 @@ class EditPanel(QWidget):
                 if power is not None:
                     self.decay_spin.setValue(float(power))
         finally:
+            self._bound_flowedit()
             for w in widgets:
                 w.blockSignals(False)
         self._method_changed()
@@ -478,6 +558,17 @@ class EditPanel(QWidget):
             QTimer.singleShot(0, lambda: self.params_scroll.verticalScrollBar().setValue(
                 self.advanced.geometry().top()))
 
+    def _request_compare(self) -> None:
+        if not self.prompt():
+            self.show_status("Type a prompt that describes the result first.", error=True)
+            self.prompt_edit.setFocus()
+            return
+        if not self.compare_methods():
+            self.show_status("Tick the methods to compare in the menu next to "
+                             "“Compare methods”.", error=True)
+            return
+        self.compare_requested.emit()
+
     def _preset_chosen(self) -> None:
         name = self.preset()
         if name != CUSTOM_PRESET:
@@ -492,7 +583,9 @@ class EditPanel(QWidget):
         current = self.params()
         wanted = PRESETS[name].params()
         differs = any(
-            (abs(float(current[k]) - float(v)) > 1e-3) if isinstance(v, float) else current[k] != v
+            k not in current
+            or ((abs(float(current[k]) - float(v)) > 1e-3) if isinstance(v, float)
+                else current[k] != v)
             for k, v in wanted.items()
         )
         if differs:
@@ -505,9 +598,27 @@ class EditPanel(QWidget):
         self.gamma_spin.setEnabled(rf)
         self.eta_spin.setEnabled(rf or method == "stochastic")
         self.window_slider.setEnabled(rf or method == "stochastic")
-        self.strength_spin.setEnabled(True)
+        flowedit = method == "flowedit"
+        self.strength_spin.setEnabled(not flowedit)
+        # a newer method's own parameters are shown only while it is chosen
+        self._adv_form.setRowVisible(self.source_guidance_spin, method in METHOD_DEFAULTS)
+        for spin in (self.n_max_spin, self.n_min_spin, self.n_avg_spin):
+            self._adv_form.setRowVisible(spin, flowedit)
         self._custom_edit()
         self.inversion_params_changed.emit()
+
+    def _method_chosen(self) -> None:
+        """Choosing a newer method from the menu fills in its paper's settings."""
+        defaults = METHOD_DEFAULTS.get(self.method())
+        if defaults is None:
+            return
+        steps = int(defaults["steps"])
+        self.set_params({**defaults, "n_max": round(FLOWEDIT_N_MAX_FRACTION * steps),
+                         "n_min": 0, "n_avg": 1})
+
+    def _bound_flowedit(self) -> None:
+        self.n_max_spin.setMaximum(self.steps_spin.value())
+        self.n_min_spin.setMaximum(self.n_max_spin.value())
 
     def _update_run_enabled(self) -> None:
         self.run_button.setEnabled(bool(self.prompt()))
@@ -515,7 +626,8 @@ class EditPanel(QWidget):
     def _signal_sources(self) -> list[QWidget]:
         return [self.prompt_edit, self.source_prompt_edit, self.method_combo, self.steps_spin,
                 self.seed_spin, self.gamma_spin, self.eta_spin, self.strength_spin,
-                self.guidance_spin, self.window_slider, self.decay_check, self.decay_spin]
+                self.guidance_spin, self.window_slider, self.decay_check, self.decay_spin,
+                self.source_guidance_spin, self.n_max_spin, self.n_min_spin, self.n_avg_spin]
 
 
 class _ParamsScroll(QScrollArea):

@@ -435,8 +435,14 @@ def _thumb(image: QImage | None, dim: bool = False) -> QPixmap:
 
 
 def _caption(result: StagedResult) -> str:
+    m = result.metadata
+    if m.get("compared"):
+        # a "Compare methods" result: what it is and what it cost, so the artist can pick
+        seconds = sum(float(v) for v in (m.get("timings") or {}).values())
+        shown = f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
+        return f"{m.get('method')}\n{m.get('nfe')} NFE · {shown} s"
     prompt = result.prompt if len(result.prompt) <= 34 else result.prompt[:33].rstrip() + "…"
-    seed = result.metadata.get("seed")
+    seed = m.get("seed")
     return f"{prompt}\nseed {seed}" if seed is not None else prompt
 
 
@@ -447,6 +453,8 @@ def _tooltip(result: StagedResult) -> str:
     if method:
         parts.append(str(method))
     for key, label in (("steps", "steps"), ("eta", "η"), ("seed", "seed")):
+        if key == "eta" and method not in (None, "rf-inversion", "stochastic"):
+            continue  # the other methods have no η
         if key in m and m[key] is not None:
             parts.append(f"{label} {m[key]}")
     if "nfe" in m:
