@@ -22,8 +22,8 @@ from .latents import decode_latent, encode_image, latent_mask
 from .prepare import (
     FEATHER_FRACTION,
     Prepared,
-    composite_in_mask,
     edit_weight,
+    finish,
     pixel_budget,
     prepare,
 )
@@ -62,7 +62,8 @@ def run_edit(
     """Edit `request.image` as the request says; pixels come back at the input's size."""
     validate_request(request)
     timings = dict.fromkeys(
-        ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode"), 0.0
+        ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode", "stitch"),
+        0.0,
     )
     t = time.perf_counter()
     prepared = prepare(engine, request)
@@ -126,11 +127,14 @@ def run_edit(
     reporter.phase("decode", "decoding")
     t = time.perf_counter()
     pixels = decode_latent(engine, x, prepared.height, prepared.width)
-    h0, w0 = prepared.original.shape[:2]
-    pixels = images.back_to_size(pixels, h0, w0)
-    if prepared.mask is not None:
-        pixels = composite_in_mask(prepared, pixels)
+    # The model's own picture of the input: where the edit matches it, nothing was changed.
+    y0 = y0 if method == "sdedit" else inv.y0
+    reconstruction = (decode_latent(engine, y0, prepared.height, prepared.width)
+                      if request.keep_detail else None)
     timings["decode"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pixels = finish(prepared, pixels, reconstruction)
+    timings["stitch"] = time.perf_counter() - t
     nfe = inv_nfe + (n - k0)
     metadata = _metadata(engine, request, prepared, sigmas, nfe, hit)
     metadata["prompt_truncated"] = bool(getattr(velocity, "truncated", False))
@@ -157,6 +161,10 @@ def _metadata(
             "model_id": engine.model_id,
             "input_size": [w0, h0],
             "model_size": [prepared.width, prepared.height],
+            "region": prepared.box.as_list(),
+            "context": prepared.plan.context,
+            "scale": round(prepared.plan.scale, 4),
+            "keep_detail": bool(request.keep_detail),
             "sigma_shift": engine.shift_grid,
             "sigma_first_steps": [round(float(s), 6) for s in sigmas[:3].tolist()],
             "start_index": flow.start_index(request.steps, request.strength),
@@ -191,6 +199,8 @@ def run_invert(
         "nfe": inv.nfe,
         "key": inversion_key(engine, request, prepared),
         "model_size": [prepared.width, prepared.height],
+        "region": prepared.box.as_list(),
+        "scale": round(prepared.plan.scale, 4),
         "seconds": timings,
     }
 

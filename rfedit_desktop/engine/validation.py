@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ..errors import EditError
+from .region import check_context
 from .request import METHODS, EditRequest
 
 MAX_STEPS = 200
@@ -62,3 +63,9 @@ def validate_request(request: EditRequest) -> None:
         or not all(isinstance(c, int) and 0 <= c <= 255 for c in bg)
     ):
         raise EditError(f"background must be three integers 0..255, got {bg!r}.")
+    check_context(r.context)
+    if not isinstance(r.keep_detail, bool):
+        raise EditError(f"keep_detail must be true or false, got {r.keep_detail!r}.")
+    if r.region is not None and (not isinstance(r.region, (tuple, list)) or len(r.region) != 4):
+        raise EditError(f"The region must be four whole numbers x, y, width, height; "
+                        f"got {r.region!r}.")
