@@ -201,12 +201,12 @@ def resample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(im.resize((width, height), Image.Resampling.LANCZOS))
 
 
-def _resample_float(a: np.ndarray, height: int, width: int) -> np.ndarray:
-    if a.shape == (height, width):
-        return a.astype(np.float32, copy=False)
-    im = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))
-    out = np.asarray(im.resize((width, height), Image.Resampling.BILINEAR))
-    return np.clip(out, 0.0, 1.0)
+def _rows(im: Image.Image, box: Box, r0: int, r1: int, method: Image.Resampling) -> np.ndarray:
+    """Rows r0..r1 of `im` resampled to the box's size: a band at a time, seamlessly (the
+    filter reads the source beyond the band), so no whole-box float image is ever made."""
+    sy = im.height / box.h
+    band = im.resize((box.w, r1 - r0), method, box=(0, r0 * sy, im.width, r1 * sy))
+    return np.asarray(band)
 
 
 def change_weight(edited: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
@@ -232,22 +232,30 @@ def back_to_box(
 
     Given the `original` crop (box size) and the model's `reconstruction` of it (model size),
     the photo's detail is kept: result = edit + (1 − change)·(original − reconstruction), all
-    at the box's size. Where the edit changed nothing this is the original exactly; where it
-    changed the picture the edit wins.
+    at the box's size, and the original itself wherever the change is 0. So an edit that
+    changed nothing returns the photo exactly; where it changed the picture the edit wins.
     """
-    up = resample(edited, box.h, box.w)
     if original is None or reconstruction is None:
-        return np.array(up, dtype=np.uint8)
-    weight = _resample_float(change_weight(edited, reconstruction), box.h, box.w)
-    recon_up = resample(reconstruction, box.h, box.w)
+        return np.array(resample(edited, box.h, box.w), dtype=np.uint8)
+    weight = Image.fromarray(change_weight(edited, reconstruction))
+    e_im = Image.fromarray(np.ascontiguousarray(edited))
+    r_im = Image.fromarray(np.ascontiguousarray(reconstruction))
     out = np.empty((box.h, box.w, 3), np.uint8)
-    for r in range(0, box.h, _ROWS):
-        rows = slice(r, min(box.h, r + _ROWS))
-        keep = (1.0 - weight[rows])[..., None]
-        detail = original[rows].astype(np.float32) - recon_up[rows]
-        band = up[rows] + keep * detail
+    for r0 in range(0, box.h, _ROWS):
+        r1 = min(box.h, r0 + _ROWS)
+        w = np.clip(_rows(weight, box, r0, r1, Image.Resampling.BILINEAR), 0.0, 1.0)
+        orig = original[r0:r1]
+        if not w.any():
+            out[r0:r1] = orig
+            continue
+        up = _rows(e_im, box, r0, r1, Image.Resampling.LANCZOS).astype(np.float32)
+        detail = orig.astype(np.float32) - _rows(r_im, box, r0, r1, Image.Resampling.LANCZOS)
+        band = up + (1.0 - w)[..., None] * detail
         np.clip(np.rint(band), 0, 255, out=band)
-        out[rows] = band
+        band = band.astype(np.uint8)
+        untouched = w <= 0.0
+        band[untouched] = orig[untouched]
+        out[r0:r1] = band
     return out
 
 
