@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rfedit_desktop.engine import region
+from rfedit_desktop.engine import images, region
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 
@@ -96,7 +96,7 @@ def test_parse_region() -> None:
 
 def test_keep_detail_returns_the_original_where_the_edit_matches_the_reconstruction() -> None:
     original = photo("coffee", 900, 600)
-    model = region.resample(original, 96, 144)
+    model = images.to_model_size(original, 96, 144)
     box = region.Box(0, 0, 900, 600)
     kept = region.back_to_box(model, box, original, model)
     assert np.array_equal(kept, original)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import images
 from .images import image_digest
-from .region import Box, RegionPlan, back_to_box, plan_region, resample, stitch
+from .region import Box, RegionPlan, back_to_box, plan_region, stitch
 from .region import pixel_budget as region_budget
 from .request import EditRequest
 
@@ -70,7 +70,7 @@ def prepare(engine: Engine, request: EditRequest) -> Prepared:
                        engine.size_multiple, mask=mask, region=request.region,
                        context=request.context)
     rows, cols = plan.box.slices()
-    model_rgb = resample(rgb[rows, cols], plan.model_height, plan.model_width)
+    model_rgb = images.to_model_size(rgb[rows, cols], plan.model_height, plan.model_width)
     weight = None
     if mask is not None:
         radius = max(2, round(FEATHER_FRACTION * min(h0, w0)))

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import EditError
-from .images import feather, fit_size
+from .images import back_to_size, feather, fit_size
 
 #: Automatic context margin, as a fraction of the mask box's longer side (Krita grows its
 #: inpaint box relative to the box too); measured by benchmarks/bench_photo_edit.py.
@@ -193,14 +193,6 @@ def plan_region(
 
 
 # -- resampling and stitching -------------------------------------------------------------------
-def resample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Lanczos resize of uint8 RGB pixels (a view of a crop is fine: it is copied once)."""
-    if rgb.shape[:2] == (height, width):
-        return np.ascontiguousarray(rgb)
-    im = Image.fromarray(np.ascontiguousarray(rgb))
-    return np.asarray(im.resize((width, height), Image.Resampling.LANCZOS))
-
-
 def _rows(im: Image.Image, box: Box, r0: int, r1: int, method: Image.Resampling) -> np.ndarray:
     """Rows r0..r1 of `im` resampled to the box's size: a band at a time, seamlessly (the
     filter reads the source beyond the band), so no whole-box float image is ever made."""
@@ -236,7 +228,7 @@ def back_to_box(
     changed nothing returns the photo exactly; where it changed the picture the edit wins.
     """
     if original is None or reconstruction is None:
-        return np.array(resample(edited, box.h, box.w), dtype=np.uint8)
+        return back_to_size(edited, box.h, box.w)
     weight = Image.fromarray(change_weight(edited, reconstruction))
     e_im = Image.fromarray(np.ascontiguousarray(edited))
     r_im = Image.fromarray(np.ascontiguousarray(reconstruction))
