@@ -115,6 +115,12 @@ def test_dragging_a_handle_draws_the_edit_area_without_painting(qtbot, win) -> N
     # inside the frame (away from its border) the brush still paints
     drag(qtbot, win, (300, 300), (320, 300))
     assert win.document.undo_stack.count() == steps + 1
+    # with Space held a press on the border pans the view instead of moving the frame
+    origin = QPointF(win.canvas.transform.origin)
+    qtbot.keyPress(win.canvas, Qt.Key.Key_Space)
+    drag(qtbot, win, (drawn[0] + 50, drawn[1]), (drawn[0] + 90, drawn[1] + 40))
+    qtbot.keyRelease(win.canvas, Qt.Key.Key_Space)
+    assert ai.area.region() == drawn and win.canvas.transform.origin != origin
     ai.panel.area_reset_button.click()
     qtbot.waitUntil(lambda: ai.area.region() is None and ai.area.plan().whole, timeout=5000)
 

@@ -130,7 +130,9 @@ class EditAreaFrame(QWidget):
         pos = event.position()
         if kind in _PRESS:
             part = self.hit(pos) if event.button() == Qt.MouseButton.LeftButton else ""
-            if not part or getattr(self._canvas, "stroking", False):
+            busy = getattr(self._canvas, "stroking", False) or getattr(self._canvas,
+                                                                        "panning", False)
+            if not part or busy:
                 return False
             self._drag = (part, QPointF(pos), QRect(self._rect))
             event.accept()
