@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from ..errors import EditError
-from .images import back_to_size, feather, fit_size
+from .images import back_to_size, fit_size
 
 #: Automatic context margin, as a fraction of the mask box's longer side (Krita grows its
 #: inpaint box relative to the box too); measured by benchmarks/bench_photo_edit.py.
@@ -201,6 +201,12 @@ def _rows(im: Image.Image, box: Box, r0: int, r1: int, method: Image.Resampling)
     return np.asarray(band)
 
 
+def _blur(grey: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of 0..255 values (Pillow's, in C), as float32."""
+    im = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8))
+    return np.asarray(im.filter(ImageFilter.GaussianBlur(sigma)), np.float32)
+
+
 def change_weight(edited: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
     """How much the edit changed each pixel's coarse content, 0..1, at the model's size.
 
@@ -208,10 +214,9 @@ def change_weight(edited: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
     not the input, so the VAE's small errors on fine texture do not count as an edit.
     """
     d = np.abs(edited.astype(np.int16) - reconstruction.astype(np.int16)).max(axis=2)
-    d = feather(d.astype(np.float32) / 255.0, 2.0) * 255.0
-    w = np.clip((d - CHANGE_LOW) / (CHANGE_HIGH - CHANGE_LOW), 0.0, 1.0)
+    w = np.clip((_blur(d, 1.0) - CHANGE_LOW) / (CHANGE_HIGH - CHANGE_LOW), 0.0, 1.0)
     # Grow the changed area a little: an edited edge must not pick up the original's edge.
-    return np.clip(2.0 * feather(w, 3.0), 0.0, 1.0).astype(np.float32)
+    return np.clip(2.0 * _blur(255.0 * w, 1.5) / 255.0, 0.0, 1.0).astype(np.float32)
 
 
 def back_to_box(
