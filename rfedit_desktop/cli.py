@@ -76,7 +76,7 @@ def _add_inversion_options(p: argparse.ArgumentParser) -> None:
                    help="the part of the image the model sees (default: the mask's box plus "
                         "context, else the whole image)")
     g.add_argument("--context", type=int, default=None, metavar="PX",
-                   help="margin around the mask's box, image pixels (default: a quarter of "
+                   help="margin around the mask's box, image pixels (default: an eighth of "
                         "the box's longer side, at least 32)")
     g.add_argument("--keep-detail", action=argparse.BooleanOptionalAction, default=True,
                    help="restore the photo's fine detail where the edit changed nothing "

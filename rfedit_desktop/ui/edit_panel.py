@@ -142,7 +142,7 @@ class EditPanel(QWidget):
 
         self.context_spin = _spin(AUTO_CONTEXT, MAX_CONTEXT, AUTO_CONTEXT,
                                   "Margin of surroundings the model sees around the mask's box, "
-                                  "in image pixels (Auto: a quarter of the box)")
+                                  "in image pixels (Auto: an eighth of the box, at least 32)")
         self.context_spin.setSpecialValueText("Auto")
         self.context_spin.setSuffix(" px")
         self.context_spin.valueChanged.connect(self.area_params_changed)
