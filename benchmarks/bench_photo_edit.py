@@ -1,6 +1,6 @@
 """Photo-scale edits: what an edit region buys over the old whole-image path, and what it costs.
 
-    python benchmarks/bench_photo_edit.py [--steps 28] [--skip-context]
+    python benchmarks/bench_photo_edit.py [--steps 28] [--tables 1234]
 
 On a real photo (scikit-image's chelsea, enlarged to 4000×3000) with a 300×300 mask, on the demo
 model (64×64 budget) and on the tiny model at a 1-megapixel budget:
@@ -195,24 +195,23 @@ def context_table(steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=28)
-    parser.add_argument("--skip-context", action="store_true")
-    parser.add_argument("--only-context", action="store_true")
+    parser.add_argument("--tables", default="1234", help="which tables to print (default 1234)")
     args = parser.parse_args()
     import torch
 
     torch.manual_seed(0)
-    if args.only_context:
-        context_table(args.steps)
-        return
-    models = engines()
+    models = engines() if set(args.tables) & set("123") else []
     prompt = {"demo": "a large green circle on a blue background",
               "tiny @ 1 MP": "a red house"}
     image = photo(4000, 3000)
     mask = square_mask(4000, 3000, 1850, 1250, 300)
-    region_table(models, image, mask, args.steps, prompt)
-    identity_table(models, image, args.steps)
-    timing_table(models, args.steps, prompt)
-    if not args.skip_context:
+    if "1" in args.tables:
+        region_table(models, image, mask, args.steps, prompt)
+    if "2" in args.tables:
+        identity_table(models, image, args.steps)
+    if "3" in args.tables:
+        timing_table(models, args.steps, prompt)
+    if "4" in args.tables:
         context_table(args.steps)
 
 

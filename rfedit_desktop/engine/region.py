@@ -248,7 +248,11 @@ def back_to_box(
         if not w.any():
             out[r0:r1] = orig
             continue
-        up = _rows(e_im, box, r0, r1, Image.Resampling.LANCZOS).astype(np.float32)
+        up = _rows(e_im, box, r0, r1, Image.Resampling.LANCZOS)
+        if w.min() >= 1.0:  # all of the band was edited: the edit alone
+            out[r0:r1] = up
+            continue
+        up = up.astype(np.float32)
         detail = orig.astype(np.float32) - _rows(r_im, box, r0, r1, Image.Resampling.LANCZOS)
         band = up + (1.0 - w)[..., None] * detail
         np.clip(np.rint(band), 0, 255, out=band)
