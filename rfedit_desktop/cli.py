@@ -79,6 +79,16 @@ def _add_inversion_options(p: argparse.ArgumentParser, several: bool = False) ->
                    help="pixel budget the model works at (the result is resized back)")
     g.add_argument("--mask", default=None,
                    help="grayscale image, white = may change (or painted alpha on transparency)")
+    g = p.add_argument_group("edit region")
+    g.add_argument("--region", default=None, metavar="X,Y,W,H",
+                   help="the part of the image the model sees (default: the mask's box plus "
+                        "context, else the whole image)")
+    g.add_argument("--context", type=int, default=None, metavar="PX",
+                   help="margin around the mask's box, image pixels (default: an eighth of "
+                        "the box's longer side, at least 32)")
+    g.add_argument("--keep-detail", action=argparse.BooleanOptionalAction, default=True,
+                   help="restore the photo's fine detail where the edit changed nothing "
+                        "(default: on)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,13 +180,19 @@ def _engine(args: argparse.Namespace):
 
 
 def _read_inputs(args: argparse.Namespace, source: str | None = None) -> tuple[Any, Any]:
-    """The image and mask as arrays, read before the model loads so a bad file fails fast."""
-    from .engine import images
+    """The image and mask as arrays, read (and the region checked) before the model loads, so
+    a bad file or value fails fast."""
+    from .engine import images, region
 
     image = images.load_image(args.input if source is None else source)
     mask = None
     if args.mask is not None:
-        mask = images.prepare_mask(args.mask, image.shape[0], image.shape[1])
+        mask = images.prepare_mask(args.mask, image.shape[0], image.shape[1], exact=True)
+    region.check_context(args.context)
+    if args.region is not None:
+        if isinstance(args.region, str):  # parsed once; a batch checks it against every input
+            args.region = region.parse_region(args.region)
+        region.check_region(args.region, image.shape[1], image.shape[0])
     return image, mask
 
 
@@ -216,6 +232,9 @@ def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, promp
         n_max=getattr(args, "n_max", None),
         n_min=getattr(args, "n_min", None),
         n_avg=getattr(args, "n_avg", None),
+        region=args.region,
+        context=args.context,
+        keep_detail=args.keep_detail,
     )
 
 
@@ -284,6 +303,10 @@ def _report(result: Any, out: Path, request: Any, engine: Any, seconds: float) -
         "total_seconds": round(seconds, 4),
         "size": [w, h],
         "model_size": result.metadata.get("model_size"),
+        "region": result.metadata.get("region"),
+        "scale": result.metadata.get("scale"),
+        "context": result.metadata.get("context"),
+        "keep_detail": result.metadata.get("keep_detail"),
         "model": engine.name,
         "method": request.method,
         "steps": request.steps,

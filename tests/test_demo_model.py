@@ -125,6 +125,7 @@ def test_eta_one_over_all_steps_returns_the_input(engine):
         stop=1.0,
         steps=8,
         seed=1,
+        keep_detail=False,  # the decoded latent itself, not the photo's detail put back
     )
     out = run_edit(engine, req).image
     vae_round_trip = decode_latent(engine, encode_image(engine, src), 64, 64)

@@ -152,12 +152,13 @@ def back_to_size(rgb: np.ndarray, size: Any, width: int | None = None) -> np.nda
 
 
 # -- masks ------------------------------------------------------------------------------------
-def prepare_mask(mask: Any, height: int, width: int) -> np.ndarray:
+def prepare_mask(mask: Any, height: int, width: int, exact: bool = False) -> np.ndarray:
     """A user mask -> HxW float32 in [0, 1] at the given size (1 = may change).
 
     Accepts bool, uint8 (0-255) and float ([0, 1]) arrays of shape HxW or HxWx1, or a path,
     the file's bytes or a PIL image (decoded like any image; an image with alpha gives its
-    alpha, any other its grey).
+    alpha, any other its grey). With `exact` a mask of
+    another size is refused instead of resized.
     """
     if isinstance(mask, (str, os.PathLike, bytes, Image.Image)):
         try:
@@ -171,7 +172,8 @@ def prepare_mask(mask: Any, height: int, width: int) -> np.ndarray:
         if a.dtype == np.bool_:
             a = a.astype(np.float32)
         elif a.dtype == np.uint8:
-            a = a.astype(np.float32) / 255.0
+            a = a.astype(np.float32)
+            a /= 255.0
         elif a.dtype.kind == "f":
             a = a.astype(np.float32)
             if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
@@ -182,8 +184,12 @@ def prepare_mask(mask: Any, height: int, width: int) -> np.ndarray:
         raise EditError(f"Cannot use a {type(mask).__name__} as a mask.")
     if a.size == 0:
         raise EditError("The mask is empty.")
-    out = _resize(a, height, width) if a.shape != (height, width) else a
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    if exact and a.shape != (height, width):
+        raise EditError(f"The mask is {a.shape[1]}×{a.shape[0]} pixels but the image is "
+                        f"{width}×{height}; give a mask of the image's size.")
+    if a.shape == (height, width):
+        return a  # a fresh float32 array in [0, 1] from every branch above
+    return np.clip(_resize(a, height, width), 0.0, 1.0).astype(np.float32)
 
 
 def _mask_values(pixels: np.ndarray) -> np.ndarray:

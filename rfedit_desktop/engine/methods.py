@@ -40,6 +40,8 @@ class Edited:
     nfe: int
     cache_hit: bool
     prompt_truncated: bool
+    source: torch.Tensor
+    """The source image's latent: decoded, it is the model's own picture of the input."""
 
 
 def run_method(
@@ -96,7 +98,7 @@ def _sdedit(
         mask = latent_mask(engine, prepared, y0)
         x = mask * x + (1.0 - mask) * y0
     timings["edit"] = time.perf_counter() - t
-    return Edited(x, velocity.calls, False, bool(velocity.truncated))
+    return Edited(x, velocity.calls, False, bool(velocity.truncated), y0)
 
 
 def _invert_and_sample(
@@ -136,7 +138,7 @@ def _invert_and_sample(
             trajectory=trajectory,
         )
     timings["edit"] = time.perf_counter() - t
-    return Edited(x, inv.nfe + velocity.calls, inv.hit, bool(velocity.truncated))
+    return Edited(x, inv.nfe + velocity.calls, inv.hit, bool(velocity.truncated), inv.y0)
 
 
 def _flowedit(
@@ -180,4 +182,5 @@ def _flowedit(
                                   "n_max": n_max, "n_min": n_min, "n_avg": n_avg,
                                   "seed": request.seed, "model": engine.model_id}),
         )
-    return Edited(x, source.calls + target.calls, entry is not None, bool(target.truncated))
+    return Edited(x, source.calls + target.calls, entry is not None, bool(target.truncated),
+                  y0)

@@ -20,7 +20,7 @@ from . import images
 from .inversion import inversion_key, invert_or_reuse
 from .latents import decode_latent
 from .methods import run_method
-from .prepare import Prepared, composite_in_mask, pixel_budget, prepare
+from .prepare import Prepared, finish, pixel_budget, prepare
 from .progress import Reporter
 from .request import INVERTING_METHODS, EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
@@ -41,7 +41,8 @@ def run_edit(
     """Edit `request.image` as the request says; pixels come back at the input's size."""
     validate_request(request)
     timings = dict.fromkeys(
-        ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode"), 0.0
+        ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode", "stitch"),
+        0.0,
     )
     t = time.perf_counter()
     prepared = prepare(engine, request)
@@ -56,11 +57,13 @@ def run_edit(
     reporter.phase("decode", "decoding")
     t = time.perf_counter()
     pixels = decode_latent(engine, x, prepared.height, prepared.width)
-    h0, w0 = prepared.original.shape[:2]
-    pixels = images.back_to_size(pixels, h0, w0)
-    if prepared.mask is not None:
-        pixels = composite_in_mask(prepared, pixels)
+    # The model's own picture of the input: where the edit matches it, nothing was changed.
+    reconstruction = (decode_latent(engine, edited.source, prepared.height, prepared.width)
+                      if request.keep_detail else None)
     timings["decode"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pixels = finish(prepared, pixels, reconstruction)
+    timings["stitch"] = time.perf_counter() - t
     metadata = _metadata(engine, request, prepared, sigmas, nfe, hit)
     metadata["prompt_truncated"] = edited.prompt_truncated
     return EditResult(image=pixels, metadata=metadata, timings=timings, nfe=nfe, cache_hit=hit)
@@ -86,6 +89,10 @@ def _metadata(
             "model_id": engine.model_id,
             "input_size": [w0, h0],
             "model_size": [prepared.width, prepared.height],
+            "region": prepared.box.as_list(),
+            "context": prepared.plan.context,
+            "scale": round(prepared.plan.scale, 4),
+            "keep_detail": bool(request.keep_detail),
             "sigma_shift": engine.shift_grid,
             "sigma_first_steps": [round(float(s), 6) for s in sigmas[:3].tolist()],
             "start_index": flow.start_index(request.steps, request.strength),
@@ -122,6 +129,8 @@ def run_invert(
         "nfe": inv.nfe,
         "key": inversion_key(engine, request, prepared),
         "model_size": [prepared.width, prepared.height],
+        "region": prepared.box.as_list(),
+        "scale": round(prepared.plan.scale, 4),
         "seconds": timings,
     }
 

@@ -42,6 +42,11 @@ class EditRequest:
     `mask` (HxW, uint8 or float in [0, 1]; 1 = may change) restricts the edit to a region.
     `start`/`stop` are the eta window as fractions of the steps; `strength` truncates the
     inversion (1 = invert all the way to noise).
+
+    What the model sees (engine/region.py): with a mask, the mask's bounding box grown by
+    `context` image pixels (None: a margin relative to the box), clipped to the image; an
+    explicit `region` (x, y, width, height) instead names that box itself; with neither, the
+    whole image. `keep_detail` restores the photo's fine detail where the edit changed nothing.
     """
 
     image: Any
@@ -62,6 +67,9 @@ class EditRequest:
     max_megapixels: float = 1.0
     background: tuple[int, int, int] = (255, 255, 255)
     preview_every: int = 1
+    region: tuple[int, int, int, int] | None = None
+    context: int | None = None
+    keep_detail: bool = True
     # FlowEdit only (None: its paper's setting, see presets.flowedit_counts)
     n_max: int | None = None
     n_min: int | None = None
@@ -73,6 +81,8 @@ class EditRequest:
         d.pop("image")
         d.pop("mask")
         d["has_mask"] = self.mask is not None
+        if self.region is not None:
+            d["region"] = [int(v) for v in self.region]
         return d
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import EditError
 from .presets import flowedit_counts
+from .region import check_context
 from .request import METHOD_OPTIONS, METHODS, EditRequest
 
 MAX_STEPS = 200
@@ -67,6 +68,13 @@ def validate_request(request: EditRequest) -> None:
         or not all(isinstance(c, int) and 0 <= c <= 255 for c in bg)
     ):
         raise EditError(f"background must be three integers 0..255, got {bg!r}.")
+    check_context(r.context)
+    if not isinstance(r.keep_detail, bool):
+        raise EditError(f"keep_detail must be true or false, got {r.keep_detail!r}.")
+    if r.region is not None and (not isinstance(r.region, (tuple, list)) or len(r.region) != 4):
+        raise EditError(f"The region must be four whole numbers x, y, width, height; "
+                        f"got {r.region!r}.")
+
 
 
 def _validate_flowedit(r: EditRequest) -> None:
@@ -96,6 +104,8 @@ def unused_options(method: str, given: list[str]) -> list[str]:
     """The method-specific options in `given` that `method` does not read."""
     every = {name for options in METHOD_OPTIONS.values() for name in options}
     return [name for name in given if name in every and name not in METHOD_OPTIONS[method]]
+
+
 def validate_side(name: str, value: Any) -> None:
     """A generated image's width or height: a whole number from MIN_SIDE to MAX_SIDE."""
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIDE <= value <= MAX_SIDE:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QRect, Qt
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -26,6 +26,7 @@ from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.ui.cache_indicator import CacheIndicator
 from rfedit_desktop.ui.compare_key import CompareKeyFilter
 from rfedit_desktop.ui.edit_apply import mask_region, pixels_for_target
+from rfedit_desktop.ui.edit_area import EditArea
 from rfedit_desktop.ui.edit_panel import EditPanel
 from rfedit_desktop.ui.model_dialog import load_choice
 from rfedit_desktop.ui.model_menu import ModelMenu
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 PANEL_FIELDS = ("prompt", "source_prompt", "method", "steps", "gamma", "eta", "start", "stop",
                 "decay_power", "strength", "guidance", "seed", "source_guidance", "n_max",
-                "n_min", "n_avg")
+                "n_min", "n_avg", "keep_detail")
 
 
 @dataclass
@@ -55,6 +56,8 @@ class _JobContext:
     clip: QRegion | None = None
     started: float = 0.0  # when the worker began it (perf_counter)
     compared: bool = False  # one of a "Compare methods" run: labelled by method, NFE, seconds
+    box: QRect | None = None  # the region the model sees, where previews are drawn
+    paste_mask: Any = None  # where the result may go: the mask, else the edit area's box
 
 
 class AiEditing(ModelMenu, CacheIndicator, QObject):
@@ -83,6 +86,8 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
                            Qt.Orientation.Vertical)  # the whole panel, Run included
         self.staging_dock = window.add_bottom_dock(self.strip, "Staging", "StagingDock")
         self.overlay = PreviewOverlay(window.canvas)
+        self.area = EditArea(window.canvas, self.panel, settings)
+        self.edit_dock.visibilityChanged.connect(self.area.set_active)
         self.model_label = QLabel("")
         status_area = getattr(window, "status_area", None)
         if status_area is not None and status_area.layout() is not None:
@@ -104,6 +109,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         s.reuse_requested.connect(self.reuse_settings)
         svc.model_loading.connect(self._on_model_loading)
         svc.model_ready.connect(self._on_model_ready)
+        svc.model_ready.connect(self.area.set_model)
         svc.model_failed.connect(self._on_model_failed)
         svc.job_started.connect(self._on_started)
         svc.progress.connect(self._on_progress)
@@ -138,6 +144,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             document.layers_changed.connect(self._document_edited)
         self.overlay.set_image(None)
         self.panel.set_cache_state(None)
+        self.area.set_document(document)
         stored = stored_inversions(getattr(document, "extra_files", {}))
         if stored:
             self._archive_jobs[self.service.import_inversions(stored)] = None
@@ -173,15 +180,19 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
         mask = document.selection.edit_mask()  # the selection, else the painted mask
-        clip = mask_region(mask) if mask is not None else None
+        self.area.refresh()  # the plan for exactly this mask and area
+        box = self.area.box_rect()
+        paste_mask = mask if mask is not None else self.area.box_mask()
+        clip = mask_region(paste_mask) if paste_mask is not None else None
         original = to_qimage(pixels)
         count = self.panel.variants() if variants is None else variants
         out = []
         for i in range(count):
             fields = dict(params, seed=(params["seed"] + i) % (2**31))
-            request = EditRequest(image=pixels, mask=mask, **fields)
+            request = EditRequest(image=pixels, mask=mask, region=self.area.region(), **fields)
             out.append((request, _JobContext(document, request, original, target, layer_id,
-                                             i, count, time.perf_counter(), clip)))
+                                             i, count, time.perf_counter(), clip, box=box,
+                                             paste_mask=paste_mask)))
         return out
 
     def run(self) -> list[int]:
@@ -276,7 +287,8 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             # the original and only the strip's small running slot shows it.
             self.overlay.set_image(None)
         else:
-            self.overlay.set_image(image, caption, self._contexts[job_id].clip)
+            context = self._contexts[job_id]
+            self.overlay.set_image(image, caption, context.clip, context.box)
         self.strip.show_preview(image, self._last_preview_step or None)
 
     def _on_result(self, job_id: int, result: Any) -> None:
@@ -296,7 +308,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         staged = StagedResult(
             pixels=pixels, image=to_qimage(pixels), original=context.original,
             prompt=context.request.prompt, metadata=metadata, target=context.target,
-            layer_id=context.layer_id, mask=context.request.mask,
+            layer_id=context.layer_id, mask=context.paste_mask,
         )
         self._clips[staged.id] = context.clip
         self.strip.add_result(staged)
@@ -396,7 +408,10 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
 
     def _selection_changed(self, result_id: int) -> None:
         if result_id == RUNNING_ID:
-            self.overlay.set_image(self.strip.running_preview(), "preview")
+            running = self._contexts.get(self.service.running_job)
+            self.overlay.set_image(self.strip.running_preview(), "preview",
+                                   running.clip if running else None,
+                                   running.box if running else None)
             return
         staged = self.strip.result(result_id)
         if staged is None:
@@ -410,6 +425,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             # The artist painted: a staged result shown over the canvas would hide it.
             if self.overlay.image() is not None and self.strip.current_id() != RUNNING_ID:
                 self.overlay.set_image(None)
+        self.area.schedule()
         self._schedule_cache_query()
 
     # shutdown ---------------------------------------------------------------------------

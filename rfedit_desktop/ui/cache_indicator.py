@@ -40,7 +40,7 @@ class CacheIndicator:
         parts = (id(document), self.panel.source_mode(),
                  stack.index() if stack is not None else 0,
                  stack.count() if stack is not None else 0,
-                 tuple(params.get(f) for f in INVERSION_FIELDS))
+                 tuple(params.get(f) for f in INVERSION_FIELDS), self.area.region())
         return repr(parts)
 
     def refresh_cache_state(self) -> None:
@@ -63,7 +63,8 @@ class CacheIndicator:
             params = dict(self.panel.params())
             params["prompt"] = params["prompt"] or "-"
             request = EditRequest(image=document.composite_for_edit(self.panel.source_mode()),
-                                  mask=document.mask_array(), **params)
+                                  mask=document.mask_array(), region=self.area.region(),
+                                  **params)
         except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
             self.panel.set_cache_state(None)
             return

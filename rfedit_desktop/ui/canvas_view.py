@@ -418,6 +418,11 @@ class CanvasView(QWidget):
     def stroking(self) -> bool:
         return self._stroke is not None
 
+    @property
+    def panning(self) -> bool:
+        """Space is held or a pan is under way: a press pans, whatever is under it."""
+        return self._space_down or self._panning
+
     def _pick(self, pos: QPointF) -> None:
         if self._display is None:
             return

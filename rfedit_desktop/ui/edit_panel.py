@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible, QLabeledDoubleRangeSlider
 
 from rfedit_desktop.engine.presets import FLOWEDIT_N_MAX_FRACTION, METHOD_DEFAULTS, PRESETS
+from rfedit_desktop.engine.region import MAX_CONTEXT
 from rfedit_desktop.engine.request import METHOD_OPTIONS
 
 METHOD_LABELS: dict[str, str] = {
@@ -59,8 +60,9 @@ PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", 
 
 # Fields whose change invalidates the cached inversion of the source (see engine cache key).
 INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method",
-                    "source_guidance", "n_max", "n_min", "n_avg")
+                    "source_guidance", "n_max", "n_min", "n_avg", "context")
 """A method's params lack the fields it does not read; read them with `params.get`."""
+AUTO_CONTEXT = -1  # the context spin box's "Auto" value (EditRequest.context = None)
 
 
 class PromptEdit(QPlainTextEdit):
@@ -135,6 +137,8 @@ class EditPanel(QWidget):
     inversion_params_changed = Signal()  # the cached inversion may no longer apply
     params_changed = Signal()
     compare_requested = Signal()  # run the current edit once with each chosen method
+    area_params_changed = Signal()  # context margin: the edit area may move
+    area_reset_requested = Signal()  # back to the automatic edit area
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,6 +209,35 @@ class EditPanel(QWidget):
         self.method_combo.currentIndexChanged.connect(self._method_changed)
         self.method_combo.activated.connect(self._method_chosen)
         form.addRow("Method", self.method_combo)
+
+        self.context_spin = _spin(AUTO_CONTEXT, MAX_CONTEXT, AUTO_CONTEXT,
+                                  "Margin of surroundings the model sees around the mask's box, "
+                                  "in image pixels (Auto: an eighth of the box, at least 32)")
+        self.context_spin.setSpecialValueText("Auto")
+        self.context_spin.setSuffix(" px")
+        self.context_spin.valueChanged.connect(self.area_params_changed)
+        self.context_spin.valueChanged.connect(self.inversion_params_changed)
+        self.keep_detail_check = QCheckBox("Keep photo detail")
+        self.keep_detail_check.setChecked(True)
+        self.keep_detail_check.setToolTip("Put the photo's own fine detail back wherever the "
+                                          "edit did not change the picture")
+        context_row = QHBoxLayout()
+        context_row.addWidget(self.context_spin, 1)
+        context_row.addWidget(self.keep_detail_check)
+        form.addRow("Context", _wrap(context_row))
+        self.area_label = QLabel("edit area: whole image")
+        self.area_label.setObjectName("workingResolution")
+        self.area_label.setWordWrap(True)
+        self.area_reset_button = QToolButton()
+        self.area_reset_button.setText("Auto")
+        self.area_reset_button.setToolTip("Edit area back to the mask's box (or the whole "
+                                          "image); drag the frame's handles to choose one")
+        self.area_reset_button.setEnabled(False)
+        self.area_reset_button.clicked.connect(self.area_reset_requested)
+        area_row = QHBoxLayout()
+        area_row.addWidget(self.area_label, 1)
+        area_row.addWidget(self.area_reset_button)
+        form.addRow("Working size", _wrap(area_row))
         outer.addLayout(form)
 
         self.advanced = QCollapsible("Advanced", expandedIcon=_triangle_icon("down"),
@@ -381,6 +414,8 @@ class EditPanel(QWidget):
             "strength": round(self.strength_spin.value(), 4),
             "guidance": round(self.guidance_spin.value(), 4),
             "seed": self.seed_spin.value(),
+            "context": self.context(),
+            "keep_detail": self.keep_detail_check.isChecked(),
         }
         if method in METHOD_DEFAULTS:
             for key in RF_INVERSION_FIELDS:
@@ -396,6 +431,18 @@ class EditPanel(QWidget):
     def compare_methods(self) -> list[str]:
         """The methods ticked in the Compare menu, in menu order."""
         return [m for m, action in self.compare_actions.items() if action.isChecked()]
+
+    def context(self) -> int | None:
+        """The context margin in image pixels, or None for the automatic one."""
+        value = self.context_spin.value()
+        return None if value == AUTO_CONTEXT else value
+
+    def set_area_text(self, text: str, warning: bool = False, drawn: bool = False) -> None:
+        """The working resolution line; `warning` when the model sees too few pixels."""
+        self.area_label.setText(text)
+        self.area_label.setStyleSheet("color: #e0a050;" if warning else "")
+        self.area_label.setProperty("warning", warning)
+        self.area_reset_button.setEnabled(drawn)
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Fill the widgets from a parameter dict (a preset, or an edit from the history)."""
@@ -426,6 +473,11 @@ class EditPanel(QWidget):
                 old = self.window_slider.value()
                 self.window_slider.setValue((float(params.get("start", old[0])),
                                              float(params.get("stop", old[1]))))
+            if "context" in params:
+                value = params["context"]
+                self.context_spin.setValue(AUTO_CONTEXT if value is None else int(value))
+            if "keep_detail" in params:
+                self.keep_detail_check.setChecked(bool(params["keep_detail"]))
             if "decay_power" in params:
                 power = params["decay_power"]
                 self.decay_check.setChecked(power is not None)
@@ -440,6 +492,7 @@ class EditPanel(QWidget):
         self._update_run_enabled()
         self.params_changed.emit()
         self.inversion_params_changed.emit()
+        self.area_params_changed.emit()
 
     def apply_preset(self, name: str) -> None:
         preset = PRESETS[name]
@@ -627,7 +680,8 @@ class EditPanel(QWidget):
         return [self.prompt_edit, self.source_prompt_edit, self.method_combo, self.steps_spin,
                 self.seed_spin, self.gamma_spin, self.eta_spin, self.strength_spin,
                 self.guidance_spin, self.window_slider, self.decay_check, self.decay_spin,
-                self.source_guidance_spin, self.n_max_spin, self.n_min_spin, self.n_avg_spin]
+                self.source_guidance_spin, self.n_max_spin, self.n_min_spin, self.n_avg_spin,
+                self.context_spin, self.keep_detail_check]
 
 
 class _ParamsScroll(QScrollArea):

@@ -23,6 +23,7 @@ class PreviewOverlay(QWidget):
         self._image: QImage | None = None
         self._caption = ""
         self._clip: QRegion | None = None  # document pixels the image may cover (a mask)
+        self._rect: QRect | None = None  # document pixels the image is drawn into (a region)
         self._hidden_for_compare = False
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
@@ -35,11 +36,14 @@ class PreviewOverlay(QWidget):
         return self._image
 
     def set_image(self, image: QImage | None, caption: str = "",
-                  clip: QRegion | None = None) -> None:
-        """`clip`: show the image only there (a masked edit changes nothing elsewhere)."""
+                  clip: QRegion | None = None, rect: QRect | None = None) -> None:
+        """`clip`: show the image only there (a masked edit changes nothing elsewhere).
+        `rect`: draw the image into that part of the picture (a preview of an edit region);
+        default the whole picture."""
         self._image = image
         self._caption = caption
         self._clip = clip
+        self._rect = QRect(rect) if rect is not None else None
         self.setVisible(image is not None and not self._hidden_for_compare)
         self.update()
 
@@ -61,13 +65,14 @@ class PreviewOverlay(QWidget):
         transform = getattr(canvas, "transform", None)
         if transform is None or size.isEmpty():
             return
-        target = transform.rect_to_view(QRect(QPoint(0, 0), size))
+        whole = transform.rect_to_view(QRect(QPoint(0, 0), size))
+        target = transform.rect_to_view(self._rect) if self._rect is not None else whole
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if self._clip is not None:
             to_view = QTransform()
-            to_view.translate(target.left(), target.top())
-            to_view.scale(target.width() / size.width(), target.height() / size.height())
+            to_view.translate(whole.left(), whole.top())
+            to_view.scale(whole.width() / size.width(), whole.height() / size.height())
             painter.setClipRegion(to_view.map(self._clip))
         painter.drawImage(target, self._image)
         painter.setClipping(False)
