@@ -1,8 +1,8 @@
 """The source image inverted to noise once, cached, and reused by every edit that can share it.
 
 Cache policy: an inversion is keyed by the preprocessed pixels, the model, the size, steps,
-the effective gamma (0 for the "ode" method), strength, seed, source prompt and source
-guidance. The per-step trajectory, which only masked edits need, is stored only when a masked
+the effective gamma (0 for the "ode" method), strength, seed, source prompt, source
+guidance and the active LoRAs (content digest and weight). The per-step trajectory, which only masked edits need, is stored only when a masked
 request computes the inversion: an entry without it serves unmasked edits, and a masked edit
 that finds such an entry recomputes and replaces it (with the trajectory) once. An entry whose
 tensors do not fit the request (shape, trajectory length, non-finite values) is dropped and
@@ -44,6 +44,7 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
         image=prepared.digest,
         model=engine.model_id,
         dtype=str(engine.dtype),
+        weights=engine.quantization,
         device=engine.device.type,
         height=prepared.height,
         width=prepared.width,
@@ -53,6 +54,7 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
         seed=int(request.seed),
         source_prompt=request.source_prompt,
         source_guidance=float(request.source_guidance),
+        loras=engine.loras.cache_key(request.loras),
     )
 
 

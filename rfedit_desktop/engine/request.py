@@ -23,7 +23,8 @@ class EditRequest:
 
     `mask` (HxW, uint8 or float in [0, 1]; 1 = may change) restricts the edit to a region.
     `start`/`stop` are the eta window as fractions of the steps; `strength` truncates the
-    inversion (1 = invert all the way to noise).
+    inversion (1 = invert all the way to noise). `loras` are `(path, weight)` pairs: paths as
+    the engine's machine sees them (the engine records each file's content digest).
     """
 
     image: Any
@@ -44,6 +45,7 @@ class EditRequest:
     max_megapixels: float = 1.0
     background: tuple[int, int, int] = (255, 255, 255)
     preview_every: int = 1
+    loras: tuple[tuple[str, float], ...] = ()
 
     def params(self) -> dict[str, Any]:
         """The parameters without pixels: what goes into PNG text chunks and edit history."""

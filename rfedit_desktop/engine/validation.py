@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ..errors import EditError
+from .lora import check_lora_specs
 from .request import METHODS, EditRequest
 
 MAX_STEPS = 200
@@ -64,6 +65,7 @@ def validate_request(request: EditRequest) -> None:
         or not all(isinstance(c, int) and 0 <= c <= 255 for c in bg)
     ):
         raise EditError(f"background must be three integers 0..255, got {bg!r}.")
+    check_lora_specs(r.loras)
 
 
 def validate_side(name: str, value: Any) -> None:

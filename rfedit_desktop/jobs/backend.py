@@ -50,7 +50,8 @@ class EngineBackend:
             progress(*_load_progress(event, args))
 
         return load_engine(model=choice.model, device=choice.device,
-                           memory_mode=choice.memory_mode, progress=on_progress)
+                           memory_mode=choice.memory_mode, progress=on_progress,
+                           quantization=choice.quantization)
 
     def info(self, engine: Any) -> dict:
         info = engine.info()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible, QLabeledDoubleRangeSlider
 
 from rfedit_desktop.engine.presets import PRESETS
+from rfedit_desktop.ui.lora_list import LoraList
 
 METHOD_LABELS: dict[str, str] = {
     "rf-inversion": "RF-Inversion",
@@ -47,7 +48,7 @@ PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", 
                 "default")
 
 # Fields whose change invalidates the cached inversion of the source (see engine cache key).
-INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method")
+INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method", "loras")
 
 
 class PromptEdit(QPlainTextEdit):
@@ -135,6 +136,10 @@ class EditPanel(QWidget):
         self.method_combo = _combo(METHOD_LABELS)
         self.method_combo.currentIndexChanged.connect(self._method_changed)
         form.addRow("Method", self.method_combo)
+        self.lora_list = LoraList()
+        self.lora_list.changed.connect(self.params_changed)
+        self.lora_list.changed.connect(self.inversion_params_changed)
+        form.addRow("LoRAs", self.lora_list)
         outer.addLayout(form)
 
         self.advanced = QCollapsible("Advanced")
@@ -251,6 +256,7 @@ class EditPanel(QWidget):
             "strength": round(self.strength_spin.value(), 4),
             "guidance": round(self.guidance_spin.value(), 4),
             "seed": self.seed_spin.value(),
+            "loras": self.lora_list.loras(),
         }
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -283,6 +289,8 @@ class EditPanel(QWidget):
                 self.decay_spin.setEnabled(power is not None)
                 if power is not None:
                     self.decay_spin.setValue(float(power))
+            if "loras" in params:
+                self.lora_list.set_loras(params["loras"])
         finally:
             for w in widgets:
                 w.blockSignals(False)
