@@ -19,6 +19,7 @@ import argparse
 import gc
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from rfedit_desktop.engine.memory_plan import (  # noqa: E402
     estimate_peak,
 )
 from rfedit_desktop.engine.pipeline import run_edit  # noqa: E402
-from rfedit_desktop.engine.prompts import PromptCache  # noqa: E402
+from rfedit_desktop.engine.prompts import PromptCache, max_sequence_length  # noqa: E402
 from rfedit_desktop.engine.request import EditRequest  # noqa: E402
 from rfedit_desktop.engine.session import Engine  # noqa: E402
 from rfedit_desktop.engine.velocity import make_velocity  # noqa: E402
@@ -94,7 +95,7 @@ def card_peak(torch: Any, device: Any) -> tuple[float, str]:
         b = a @ a
     b.sum().item()
     rate = 5 * 2 * n**3 / (time.perf_counter() - t)
-    return rate, f"{device.type}, measured matmul {rate / 1e12:.2f} TFLOP/s"
+    return rate, f"{device.type}, measured matmul {rate / 1e9:.1f} GFLOP/s"
 
 
 def build_pipe(torch: Any, device: Any, dtype: Any, tiny: bool):
@@ -189,16 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget-s", type=float, default=420.0,
                    help="skip rows that would end after this many seconds (default 420)")
     p.add_argument("--edit-steps", type=int, default=28)
+    p.add_argument("--compile", choices=("auto", "yes", "no"), default="auto",
+                   help="also time torch.compile (auto: on the GPU only; it takes minutes on a CPU)")
     args = p.parse_args(argv)
     start = time.perf_counter()
     if args.tiny:
-        device, dtype, sizes = torch.device("cpu"), torch.float32, (128, 64)
+        # One thread: a shared CI CPU runs the tiny model many times faster than with two
+        # threads that fight over cores.
+        torch.set_num_threads(1)
+        device, dtype = torch.device("cpu"), torch.float32
     else:
         if not torch.cuda.is_available():
             print("bench_gpu.py needs a CUDA GPU at full size; use --tiny on the CPU.",
                   file=sys.stderr)
             return 2
-        device, dtype, sizes = torch.device("cuda"), torch.bfloat16, (1024, 512)
+        device, dtype = torch.device("cuda"), torch.bfloat16
     cfg = TINY["transformer"] if args.tiny else flux_sizes.TRANSFORMER
     peak, peak_note = card_peak(torch, device)
     free = None
@@ -216,16 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     modes = [(w, o) for w in ("none", "fp8", "int8", "nf4")
              for o in ("none", "model-offload", "group-offload", "sequential-offload")]
     compute_bytes = torch.empty((), dtype=dtype).element_size()
-    shape = None
+    shape = model_shape(cfg, args.tiny)
+    compile_too = args.compile == "yes" or (args.compile == "auto" and device.type == "cuda")
     for weights, offload in modes:
         problem = combination_problem(weights, offload, device.type, "folder", have_bnb)
-        if args.tiny and weights in ("int8", "nf4"):
-            problem = problem or "bitsandbytes needs CUDA"
+        if weights in ("int8", "nf4") and offload != "none" and not problem:
+            problem = "not benchmarked: bitsandbytes rows run without offload here"
         if problem:
             rows.append({"size": "-", "weights": weights, "offload": offload, "note": problem})
             continue
-        if shape is not None and free is not None:
-            need = estimate_peak(shape, weights, offload, sizes[0], sizes[0], compute_bytes)
+        if free is not None:
+            need = estimate_peak(shape, weights, offload, 1024, 1024, compute_bytes)
             if need > free * 0.95:
                 rows.append({"size": "-", "weights": weights, "offload": offload,
                              "planner GiB": f"{need / GIB:.1f}", "note": "does not fit this card"})
@@ -237,74 +244,95 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
-        pipe = build_pipe(torch, device, dtype, args.tiny)
-        if shape is None:
-            parts = {n: count_module(getattr(pipe, n))
-                     for n in ("transformer", "text_encoder", "text_encoder_2", "vae")}
-            shape = ModelShape(parts, cfg["num_attention_heads"] * cfg["attention_head_dim"],
-                               pipe.text_encoder_2.config.d_model, 512)
-        if weights in ("int8", "nf4"):
-            quantize_bnb(torch, pipe.transformer, weights)
-        elif weights == "fp8":
-            from rfedit_desktop.engine.quantization import after_load
-
-            after_load(pipe, "fp8", dtype)
-        if offload != "none":
-            pipe.to("cpu")
-            from rfedit_desktop.engine.devices import apply_memory_mode
-
-            apply_memory_mode(pipe, device, offload)
-        engine = make_engine(pipe, device, dtype, offload, weights)
-        compiles = ("no", "yes") if weights == "none" and offload == "none" else ("no",)
-        for compiled in compiles:
-            if compiled == "yes":
-                pipe.transformer = torch.compile(pipe.transformer)
-            for size in sizes:
-                row = {"size": f"{size}x{size}", "weights": weights, "offload": offload,
-                       "compile": compiled}
-                rows.append(row)
-                if left() < 20:
-                    row["note"] = "skipped: time budget"
-                    continue
-                image_tokens = (size // 16) ** 2
-                flops = flops_per_step(cfg, image_tokens, 512)
-                est = estimate_peak(shape, weights, offload, size, size, compute_bytes)
-                row.update({"TFLOP/step": f"{flops / 1e12:.2f}",
-                            "floor s/step": f"{flops / peak:.4f}",
-                            "planner GiB": f"{est / GIB:.2f}"})
-                if device.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats(device)
-                t0 = time.perf_counter()
-                slow = offload == "sequential-offload"
-                per_step = time_steps(torch, engine, size, 1 if slow else 2, 2 if slow else 5)
-                notes = []
-                if compiled == "yes":
-                    notes.append(f"compile+warm-up {time.perf_counter() - t0 - 5 * per_step:.0f}s")
-                row["s/step"] = f"{per_step:.4f}"
-                row["x floor"] = f"{per_step / (flops / peak):.1f}"
-                edit_cost = per_step * 2 * args.edit_steps * 1.2 + 5
-                if edit_cost < left() - 15:
-                    request = EditRequest(image=picture(size), prompt="an oil painting",
-                                          steps=args.edit_steps, preview_every=0,
-                                          max_megapixels=size * size / 1e6 + 0.01)
-                    engine.cache.clear()
-                    t = time.perf_counter()
-                    result = run_edit(engine, request)
-                    sync(torch, device)
-                    row["edit 28+28 s"] = f"{time.perf_counter() - t:.2f}"
-                    assert result.nfe == 2 * args.edit_steps, result.nfe
-                else:
-                    notes.append("edit skipped: time budget")
-                if device.type == "cuda":
-                    row["peak GiB"] = f"{torch.cuda.max_memory_allocated(device) / GIB:.2f}"
-                else:
-                    row["peak GiB"] = "n/a (cpu)"
-                row["note"] = "; ".join(notes)
-                print(" | ".join(str(row.get(c, "")) for c in COLUMNS), flush=True)
-        del engine, pipe
+        try:
+            measure_mode(torch, args, rows, cfg, shape, device, dtype, weights, offload,
+                         compile_too, peak, left)
+        except torch.cuda.OutOfMemoryError:
+            rows.append({"size": "-", "weights": weights, "offload": offload,
+                         "note": "out of memory"})
     write_table(Path(args.out), rows, peak_note, time.perf_counter() - start, args.tiny)
     print(f"table written to {args.out} ({time.perf_counter() - start:.0f} s)")
     return 0
+
+
+def model_shape(cfg: dict[str, Any], tiny: bool) -> ModelShape:
+    """The planner's view of the model built here, counted on the meta device."""
+    parts = {}
+    for name in ("transformer", "text_encoder", "text_encoder_2", "vae"):
+        c = count_module(flux_sizes.build(name, "meta", None, TINY[name] if tiny else None))
+        parts[name] = replace(c, stored_bytes=2 * c.params)
+    t5 = TINY["text_encoder_2"] if tiny else flux_sizes.T5
+    return ModelShape(parts, cfg["num_attention_heads"] * cfg["attention_head_dim"],
+                      t5["d_model"], flux_sizes.TEXT_TOKENS)
+
+
+def measure_mode(torch: Any, args: Any, rows: list, cfg: dict, shape: ModelShape, device: Any,
+                 dtype: Any, weights: str, offload: str, compile_too: bool, peak: float,
+                 left: Any) -> None:
+    """The rows of one memory mode: each size, without and (no offload, bf16) with compile."""
+    sizes = (128, 64) if args.tiny else (1024, 512)
+    compute_bytes = torch.empty((), dtype=dtype).element_size()
+    pipe = build_pipe(torch, device, dtype, args.tiny)
+    if weights in ("int8", "nf4"):
+        quantize_bnb(torch, pipe.transformer, weights)
+    elif weights == "fp8":
+        from rfedit_desktop.engine.quantization import after_load
+
+        after_load(pipe, "fp8", dtype)
+    if offload != "none":
+        pipe.to("cpu")
+        from rfedit_desktop.engine.devices import apply_memory_mode
+
+        apply_memory_mode(pipe, device, offload)
+    engine = make_engine(pipe, device, dtype, offload, weights)
+    compiles = ("no", "yes") if compile_too and weights == "none" and offload == "none" \
+        else ("no",)
+    for compiled in compiles:
+        if compiled == "yes":
+            pipe.transformer.compile()
+        for size in sizes:
+            row = {"size": f"{size}x{size}", "weights": weights, "offload": offload,
+                   "compile": compiled}
+            rows.append(row)
+            if left() < 20:
+                row["note"] = "skipped: time budget"
+                continue
+            image_tokens = (size // 16) ** 2
+            flops = flops_per_step(cfg, image_tokens, max_sequence_length(pipe))
+            est = estimate_peak(shape, weights, offload, size, size, compute_bytes)
+            row.update({"TFLOP/step": f"{flops / 1e12:.4g}",
+                        "floor s/step": f"{flops / peak:.3g}",
+                        "planner GiB": f"{est / GIB:.2f}"})
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            t0 = time.perf_counter()
+            slow = offload == "sequential-offload"
+            per_step = time_steps(torch, engine, size, 1 if slow else 2, 2 if slow else 5)
+            notes = []
+            if compiled == "yes":
+                notes.append(f"compile+warm-up {time.perf_counter() - t0 - 5 * per_step:.0f}s")
+            row["s/step"] = f"{per_step:.4f}"
+            row["x floor"] = f"{per_step / (flops / peak):.1f}"
+            edit_cost = per_step * 2 * args.edit_steps * 1.2 + 5
+            if edit_cost < left() - 15:
+                request = EditRequest(image=picture(size), prompt="an oil painting",
+                                      steps=args.edit_steps, preview_every=0,
+                                      max_megapixels=size * size / 1e6 + 0.01)
+                engine.cache.clear()
+                t = time.perf_counter()
+                result = run_edit(engine, request)
+                sync(torch, device)
+                row["edit 28+28 s"] = f"{time.perf_counter() - t:.2f}"
+                assert result.nfe == 2 * args.edit_steps, result.nfe
+            else:
+                notes.append("edit skipped: time budget")
+            if device.type == "cuda":
+                row["peak GiB"] = f"{torch.cuda.max_memory_allocated(device) / GIB:.2f}"
+            else:
+                row["peak GiB"] = "n/a (cpu)"
+            row["note"] = "; ".join(notes)
+            print(" | ".join(str(row.get(c, "")) for c in COLUMNS), flush=True)
+    del engine, pipe
 
 
 def write_table(path: Path, rows: list[dict[str, Any]], peak_note: str, seconds: float,
