@@ -110,8 +110,11 @@ def build_pipe(torch: Any, device: Any, dtype: Any, tiny: bool):
     parts = {}
     for name in ("transformer", "text_encoder_2", "text_encoder", "vae"):
         cfg = TINY[name] if tiny else None
-        if name == "text_encoder" and cfg is None:
-            cfg = {**flux_sizes.CLIP}
+        if name == "text_encoder":
+            # CLIP pools at its end-of-text token: give it the offline tokenizer's ids.
+            end = clip_tok.convert_tokens_to_ids("<|endoftext|>")
+            cfg = {**(cfg or flux_sizes.CLIP), "eos_token_id": end, "pad_token_id": end,
+                   "bos_token_id": clip_tok.convert_tokens_to_ids("<|startoftext|>")}
         parts[name] = flux_sizes.build(name, device, dtype, cfg)
     pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(**FLUX_SCHEDULER_CONFIG),
                         tokenizer=clip_tok, tokenizer_2=t5_tok, **parts)

@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EditError
+from .memory_plan import MEMORY_MODES, OFFLOADS, combination_problem
 
 DEVICES: tuple[str, ...] = ("auto", "cuda", "mps", "cpu")
-OFFLOAD_MODES: tuple[str, ...] = ("none", "model-offload", "sequential-offload", "group-offload")
-MEMORY_MODES: tuple[str, ...] = ("auto", *OFFLOAD_MODES)
-""""auto": the VRAM planner (`memory_plan`) picks the offload and the weight format."""
-QUANTIZE_CHOICES: tuple[str, ...] = ("auto", "none", "fp8", "int8", "nf4")
+
 
 #: Above this many pixels the VAE decodes in tiles (the full-size decoder activations of a
 #: 2-megapixel image already take several GiB).
@@ -103,9 +101,7 @@ def apply_memory_mode(pipe: Any, device, mode: str = "none") -> None:
     """
     import torch
 
-    from .memory_plan import combination_problem
-
-    if mode not in OFFLOAD_MODES:
+    if mode not in OFFLOADS:
         raise EditError(f"Unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}.")
     problem = combination_problem("none", mode, device.type, "folder")
     if problem:

@@ -24,6 +24,9 @@ from ..errors import EditError
 OFFLOADS: tuple[str, ...] = ("none", "model-offload", "group-offload", "sequential-offload")
 QUANTIZATIONS: tuple[str, ...] = ("none", "fp8", "int8", "nf4", "gguf")
 """Transformer weight formats; "none" stores them in the compute dtype."""
+MEMORY_MODES: tuple[str, ...] = ("auto", *OFFLOADS)
+""""auto": the planner picks the offload (and, with QUANTIZE_CHOICES' "auto", the format)."""
+QUANTIZE_CHOICES: tuple[str, ...] = ("auto", "none", "fp8", "int8", "nf4")
 
 GIB = 1024**3
 MARGIN = 0.95
@@ -383,7 +386,6 @@ def plan_for(source: Any, device: Any, dtype: Any, memory_mode: str = "auto",
     combination that cannot run, or when no mode can."""
     import torch
 
-    from .devices import MEMORY_MODES, QUANTIZE_CHOICES
     from .quantization import bitsandbytes_available
 
     if memory_mode not in MEMORY_MODES:
