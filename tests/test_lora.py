@@ -49,25 +49,30 @@ def peft_lora(transformer, seed: int = 0) -> dict:
     return {f"transformer.{k}": v.contiguous() * 4 for k, v in state.items()}
 
 
-def kohya_and_diffusers(transformer, seed: int = 1) -> tuple[dict, dict]:
-    """One LoRA in Kohya naming (BFL module names, fused qkv, alpha) and the same LoRA as
-    diffusers names it, written out by hand from Kohya's convention."""
+def other_naming(transformer, naming: str, seed: int = 1) -> tuple[dict, dict]:
+    """One LoRA in Kohya naming (BFL module names, fused qkv, alpha) or XLabs naming (fused qkv
+    processors, no alpha), and the same LoRA as diffusers names it, written out by hand."""
     g = torch.Generator().manual_seed(seed)
     width = transformer.config.num_attention_heads * transformer.config.attention_head_dim
-    kohya, diff = {}, {}
-    alpha = RANK / 2
+    other, diff = {}, {}
+    alpha = RANK / 2 if naming == "kohya" else RANK
     for i in range(transformer.config.num_layers):
         down = torch.randn(RANK, width, generator=g)
         up = torch.randn(3 * width, RANK, generator=g)
-        key = f"lora_unet_double_blocks_{i}_img_attn_qkv"
-        kohya[f"{key}.lora_down.weight"] = down
-        kohya[f"{key}.lora_up.weight"] = up
-        kohya[f"{key}.alpha"] = torch.tensor(alpha)
+        if naming == "kohya":
+            key = f"lora_unet_double_blocks_{i}_img_attn_qkv"
+            other[f"{key}.lora_down.weight"] = down
+            other[f"{key}.lora_up.weight"] = up
+            other[f"{key}.alpha"] = torch.tensor(alpha)
+        else:
+            key = f"double_blocks.{i}.processor.qkv_lora1"
+            other[f"{key}.down.weight"] = down
+            other[f"{key}.up.weight"] = up
         for j, part in enumerate(("to_q", "to_k", "to_v")):
             name = f"transformer.transformer_blocks.{i}.attn.{part}"
             diff[f"{name}.lora_A.weight"] = down * (alpha / RANK)
             diff[f"{name}.lora_B.weight"] = up[j * width:(j + 1) * width].contiguous()
-    return kohya, diff
+    return other, diff
 
 
 def save(path, state: dict):
@@ -102,15 +107,16 @@ def test_a_peft_lora_changes_a_seeded_generation_and_weight_zero_changes_nothing
     assert np.array_equal(generate(fresh).image, plain)
 
 
-def test_kohya_naming_converts_to_the_same_lora_as_diffusers_naming(fresh, tmp_path):
-    kohya, diff = kohya_and_diffusers(fresh.pipe.transformer)
-    k = save(tmp_path / "kohya.safetensors", kohya)
+@pytest.mark.parametrize("naming", ["kohya", "xlabs"])
+def test_other_namings_convert_to_the_same_lora_as_diffusers_naming(fresh, tmp_path, naming):
+    other, diff = other_naming(fresh.pipe.transformer, naming)
+    k = save(tmp_path / f"{naming}.safetensors", other)
     d = save(tmp_path / "diffusers.safetensors", diff)
     plain = generate(fresh).image
-    by_kohya = generate(fresh, [(k, 0.7)]).image
+    by_other = generate(fresh, [(k, 0.7)]).image
     by_diffusers = generate(fresh, [(d, 0.7)]).image
-    assert np.abs(by_kohya.astype(int) - plain.astype(int)).mean() > 1.0
-    assert np.abs(by_kohya.astype(int) - by_diffusers.astype(int)).max() <= 1
+    assert np.abs(by_other.astype(int) - plain.astype(int)).mean() > 1.0
+    assert np.abs(by_other.astype(int) - by_diffusers.astype(int)).max() <= 1
 
 
 def test_two_loras_at_once_and_a_failing_one_loads_nothing(fresh, tmp_path):

@@ -15,6 +15,7 @@ import hashlib
 import math
 import os
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,9 +243,12 @@ def _load_adapter(pipe: Any, path: str, adapter: str) -> None:
     weights, alphas = transformer_state(path, _read(path))
     check_fits(path, weights, pipe.transformer)
     try:
-        pipe.transformer.load_lora_adapter(weights, network_alphas=alphas or None,
-                                           adapter_name=adapter, prefix="transformer",
-                                           _pipeline=pipe)
+        with warnings.catch_warnings():
+            # Several adapters on one model is the point here, not a mistake.
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            pipe.transformer.load_lora_adapter(weights, network_alphas=alphas or None,
+                                               adapter_name=adapter, prefix="transformer",
+                                               _pipeline=pipe)
     except ImportError as exc:
         raise EditError(f"Loading LoRA {name} needs the 'peft' package: pip install "
                         "'peft>=0.17'.") from exc
@@ -255,4 +259,6 @@ def _load_adapter(pipe: Any, path: str, adapter: str) -> None:
 
 def _delete_adapter(transformer: Any, adapter: str) -> None:
     if adapter in (getattr(transformer, "peft_config", None) or {}):
-        transformer.delete_adapters(adapter)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Adapter .* was active which is now deleted")
+            transformer.delete_adapters(adapter)
