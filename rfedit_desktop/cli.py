@@ -47,8 +47,15 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"))
     g.add_argument("--dtype", default=None, choices=("bf16", "fp16", "fp32"),
                    help="override the device's default precision")
-    g.add_argument("--memory-mode", default="none",
-                   choices=("none", "model-offload", "sequential-offload", "group-offload"))
+    g.add_argument("--memory-mode", default="auto",
+                   choices=("auto", "none", "model-offload", "sequential-offload", "group-offload"),
+                   help="offload scheme; auto (default) lets the VRAM planner choose (info --plan)")
+    g.add_argument("--quantize", default="auto", choices=("auto", "none", "fp8", "int8", "nf4"),
+                   help="transformer weights: compute dtype, fp8 storage, bitsandbytes 8-bit or "
+                        "NF4 (CUDA); auto (default) lets the planner choose")
+    g.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]",
+                   help="a FLUX.1 LoRA .safetensors file and its weight (1 if absent); repeat "
+                        "for several")
     g.add_argument("--release-t5", action="store_true",
                    help="move the T5 text encoder off the GPU after encoding prompts")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -138,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(gen)
 
     info = sub.add_parser("info", help="devices, the model, caches and presets")
+    info.add_argument("--plan", action="store_true",
+                      help="print the memory plan (each mode's estimated peak, and the choice) "
+                           "without loading the weights")
+    info.add_argument("--plan-size", default=None, metavar="WxH",
+                      help="image size to plan for (the model's resolution, else 1024x1024)")
     _add_model_options(info)
     return parser
 
@@ -170,13 +182,48 @@ class _Bars:
 
 
 # -- subcommands ---------------------------------------------------------------------------------
+def _lora_specs(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
+    """`--lora` flags as (path, weight) pairs, each file checked before the model loads."""
+    from .engine.lora import check_lora_file, parse_lora_arg
+
+    specs = tuple(parse_lora_arg(text) for text in args.lora)
+    for path, _ in specs:
+        check_lora_file(path)
+    return specs
+
+
 def _engine(args: argparse.Namespace):
     from .engine.session import load_engine
 
+    args.lora_specs = _lora_specs(args)
     if not args.quiet:
         print(f"loading model {args.model} ...", file=sys.stderr)
     return load_engine(args.model, device=args.device, memory_mode=args.memory_mode,
-                       dtype=args.dtype, base=args.base, release_t5=args.release_t5)
+                       dtype=args.dtype, base=args.base, release_t5=args.release_t5,
+                       quantization=args.quantize)
+
+
+def _plan_size(text: str | None) -> tuple[int | None, int | None]:
+    if text is None:
+        return None, None
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or not 16 <= int(w) <= 8192 \
+            or not 16 <= int(h) <= 8192:
+        raise EditError(f"--plan-size must be WIDTHxHEIGHT from 16 to 8192, got {text!r}.")
+    return int(w), int(h)
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    """The memory plan for the model named on the command line, no weights loaded."""
+    from .engine.devices import pick_device, pick_dtype
+    from .engine.loader import resolve_model
+    from .engine.memory_plan import plan_for
+
+    width, height = _plan_size(args.plan_size)
+    source = resolve_model(args.model, args.base)
+    dev = pick_device(args.device)
+    return plan_for(source, dev, pick_dtype(dev, args.dtype), args.memory_mode, args.quantize,
+                    height, width)
 
 
 def _read_inputs(args: argparse.Namespace, source: str | None = None) -> tuple[Any, Any]:
@@ -235,6 +282,7 @@ def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, promp
         region=args.region,
         context=args.context,
         keep_detail=args.keep_detail,
+        loras=args.lora_specs,
     )
 
 
@@ -400,7 +448,8 @@ def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
                           width=side if args.width is None else args.width,
                           height=side if args.height is None else args.height,
                           steps=args.steps, guidance=args.guidance,
-                          seed=args.seed, stochastic=args.stochastic, progress=bars)
+                          seed=args.seed, stochastic=args.stochastic, progress=bars,
+                          loras=args.lora_specs)
     bars.close()
     save_image(result.image, out, result.metadata)
     return {
@@ -429,7 +478,15 @@ def _cmd_info(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
         "presets": {name: p.as_dict() for name, p in PRESETS.items()},
     }
     try:
-        report.update(_engine(args).info())
+        if args.plan:
+            plan = _plan(args)
+            report["memory_plan"] = plan.as_dict()
+            report["memory_plan_table"] = plan.table()
+            return report
+        engine = _engine(args)
+        engine.loras.apply(engine.pipe, args.lora_specs)
+        report.update(engine.info())
+        report["memory_plan"] = engine.plan.as_dict()
     except EditError as exc:
         report["model_error"] = str(exc)
     return report
@@ -442,7 +499,11 @@ _COMMANDS = {"edit": _cmd_edit, "invert": _cmd_invert, "generate": _cmd_generate
 def _print_human(command: str, report: dict[str, Any]) -> None:
     if command == "info":
         for key, value in report.items():
-            if key == "presets":
+            if key == "memory_plan":
+                continue
+            if key == "memory_plan_table":
+                print(value)
+            elif key == "presets":
                 print("presets:")
                 for name, p in value.items():
                     print(f"  {name:16s} {p['label']} (eta {p['eta']}, steps "

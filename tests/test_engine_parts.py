@@ -47,7 +47,9 @@ def test_memory_modes(pipe) -> None:
 
     with pytest.raises(EditError, match="Unknown memory mode"):
         apply_memory_mode(pipe, torch.device("cpu"), "swap-to-floppy")
-    apply_memory_mode(pipe, torch.device("cpu"), "model-offload")  # no-op on the CPU
+    with pytest.raises(EditError, match="needs a CUDA or Apple MPS device"):
+        apply_memory_mode(pipe, torch.device("cpu"), "model-offload")
+    apply_memory_mode(pipe, torch.device("cpu"), "none")
     assert next(pipe.transformer.parameters()).device.type == "cpu"
     assert configure_vae_tiling(pipe, 4096, 4096) is True and pipe.vae.use_tiling
     assert configure_vae_tiling(pipe, 64, 64) is False and not pipe.vae.use_tiling

@@ -13,7 +13,6 @@ import pytest
 from rfedit_desktop.engine import devices
 from rfedit_desktop.engine.devices import (
     apply_memory_mode,
-    enable_offload,
     pick_device,
     pick_dtype,
 )
@@ -61,7 +60,7 @@ class RecordingPipe:
         ("group-offload", "mps", ("group", {"onload_device": torch.device("mps"),
                                             "offload_device": torch.device("cpu"),
                                             "offload_type": "leaf_level", "use_stream": False})),
-        ("model-offload", "cpu", ("to", {"device": torch.device("cpu")})),
+        ("none", "cpu", ("to", {"device": torch.device("cpu")})),
     ],
 )
 def test_memory_mode_calls_the_right_diffusers_hook(mode, device, expected) -> None:
@@ -87,7 +86,7 @@ def test_group_offload_hooks_really_install_and_compute_the_same() -> None:
               "return_dict": False}
     with torch.inference_mode():
         before = pipe.transformer(**kwargs)[0]
-    enable_offload(pipe, torch.device("cpu"), "group-offload")
+    apply_memory_mode(pipe, torch.device("cpu"), "group-offload")
     registry = HookRegistry.check_if_exists_or_initialize(pipe.transformer.x_embedder)
     assert "group_offloading" in registry.hooks
     assert "group_offloading" in HookRegistry.check_if_exists_or_initialize(
@@ -99,21 +98,22 @@ def test_group_offload_hooks_really_install_and_compute_the_same() -> None:
 
 @pytest.mark.parametrize("mode", ["model-offload", "sequential-offload"])
 def test_offload_modes_that_need_a_gpu_say_so(mode) -> None:
+    """One decision for every caller: on the CPU these modes are refused, never ignored."""
     pipe = RecordingPipe()
-    with pytest.raises(EditError, match="needs a CUDA or Apple MPS device.*memory mode none"):
-        enable_offload(pipe, torch.device("cpu"), mode)
+    with pytest.raises(EditError, match="needs a CUDA or Apple MPS device.*memory mode auto"):
+        apply_memory_mode(pipe, torch.device("cpu"), mode)
     assert pipe.calls == []
 
 
 def test_diffusers_offload_failures_become_edit_errors() -> None:
     pipe = RecordingPipe(fail=RuntimeError("`enable_model_cpu_offload` requires accelerator"))
     with pytest.raises(EditError, match="Memory mode model-offload could not be set up on cuda.*"
-                                        "requires accelerator.*memory mode none"):
+                                        "requires accelerator.*memory mode auto"):
         apply_memory_mode(pipe, torch.device("cuda"), "model-offload")
     with pytest.raises(EditError, match="Unknown memory mode"):
         apply_memory_mode(RecordingPipe(), torch.device("cuda"), "swap")
-    with pytest.raises(EditError, match="not an offloading mode"):
-        enable_offload(RecordingPipe(), torch.device("cuda"), "none")
+    with pytest.raises(EditError, match="Unknown memory mode 'auto'"):
+        apply_memory_mode(RecordingPipe(), torch.device("cuda"), "auto")
 
 
 def test_dtype_probe_really_computes() -> None:

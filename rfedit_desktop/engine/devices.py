@@ -2,8 +2,8 @@
 
 CUDA runs in bf16 where the card supports it (fp16 otherwise); Apple MPS in bf16 only where
 this torch/macOS pair really computes in it (probed with a tiny op, since support varies by OS
-version), else fp16, else fp32; the CPU always in fp32. Memory modes trade speed for VRAM with
-diffusers' own offloading hooks.
+version), else fp16, else fp32; the CPU always in fp32. Offload modes trade speed for VRAM with
+diffusers' own offloading hooks; `memory_plan` decides which mode (and weight format) to use.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EditError
+from .memory_plan import MEMORY_MODES, OFFLOADS, combination_problem
 
 DEVICES: tuple[str, ...] = ("auto", "cuda", "mps", "cpu")
-MEMORY_MODES: tuple[str, ...] = ("none", "model-offload", "sequential-offload", "group-offload")
+
 
 #: Above this many pixels the VAE decodes in tiles (the full-size decoder activations of a
 #: 2-megapixel image already take several GiB).
@@ -90,35 +91,26 @@ def pick_dtype(device, requested: str | None = None):
 
 
 def apply_memory_mode(pipe: Any, device, mode: str = "none") -> None:
-    """Place the pipeline on `device` with the chosen offloading scheme."""
-    if mode not in MEMORY_MODES:
-        raise EditError(f"Unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}.")
-    if mode == "none" or device.type == "cpu":
-        # Offloading to the CPU from the CPU is meaningless; everything simply lives there.
-        pipe.to(device)
-        return
-    enable_offload(pipe, device, mode)
-
-
-def enable_offload(pipe: Any, device, mode: str) -> None:
-    """Install diffusers' offloading hooks so that `device` computes while weights wait in RAM.
+    """Place the pipeline on `device` with an offload mode: the one place that decides.
 
     Model and sequential offload move weights between CPU memory and an accelerator, so they
     need CUDA or MPS; group offload also accepts the CPU as its compute device (useful to check
-    the hooks on a machine without a GPU). diffusers' own failures become EditErrors that name
-    the mode and the way out.
+    the hooks on a machine without a GPU). Which combinations can run is `memory_plan`'s rule,
+    checked again here for callers that skip the planner; diffusers' own failures become
+    EditErrors that name the mode and the way out.
     """
     import torch
 
-    if mode not in MEMORY_MODES or mode == "none":
-        raise EditError(f"{mode!r} is not an offloading mode; choose one of "
-                        f"{', '.join(MEMORY_MODES[1:])}.")
-    if mode != "group-offload" and device.type == "cpu":
-        raise EditError(
-            f"Memory mode {mode} keeps the weights in CPU memory and moves them to a GPU when "
-            "needed, so it needs a CUDA or Apple MPS device; this run uses the CPU. Choose "
-            "memory mode none (on the CPU the model already lives in main memory)."
-        )
+    if mode not in OFFLOADS:
+        raise EditError(f"Unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}.")
+    problem = combination_problem("none", mode, device.type, "folder")
+    if problem:
+        raise EditError(f"Memory mode {mode} keeps the weights in CPU memory and moves them to a "
+                        f"GPU when needed, so it needs a CUDA or Apple MPS device ({problem}). "
+                        "Choose memory mode auto or none.")
+    if mode == "none":
+        pipe.to(device)
+        return
     try:
         if mode == "model-offload":
             pipe.enable_model_cpu_offload(device=device)
@@ -134,7 +126,7 @@ def enable_offload(pipe: Any, device, mode: str) -> None:
     except (RuntimeError, ValueError, ImportError, TypeError, NotImplementedError) as exc:
         raise EditError(
             f"Memory mode {mode} could not be set up on {device}: {exc}. Choose memory mode "
-            "none, or another memory mode."
+            "auto or none, or another memory mode."
         ) from exc
 
 

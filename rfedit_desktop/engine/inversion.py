@@ -1,8 +1,8 @@
 """The source image inverted to noise once, cached, and reused by every edit that can share it.
 
 Cache policy: an inversion is keyed by the preprocessed pixels, the model, the size, steps,
-the effective gamma (0 for the methods without one), strength, seed, source prompt and source
-guidance, and for RF-Solver and FireFlow by the solver (RF-Inversion, ODE and stochastic share
+the effective gamma (0 for the methods without one), strength, seed, source prompt, source
+guidance and the active LoRAs (content digest and weight), and for RF-Solver and FireFlow by the solver (RF-Inversion, ODE and stochastic share
 the Euler inversion). FlowEdit does not invert; its entry holds the source-side velocities, keyed
 also by n_max, n_min and n_avg, so that a re-edit evaluates only the target side. The
 per-step trajectory, which only masked edits need, is stored only when a masked request
@@ -58,6 +58,7 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
         image=prepared.digest,
         model=engine.model_id,
         dtype=str(engine.dtype),
+        weights=engine.quantization,
         device=engine.device.type,
         height=prepared.height,
         width=prepared.width,
@@ -67,6 +68,7 @@ def inversion_key(engine: Engine, request: EditRequest, prepared: Prepared) -> s
         seed=int(request.seed),
         source_prompt=request.source_prompt,
         source_guidance=float(request.source_guidance),
+        loras=engine.loras.cache_key(request.loras),
     )
 
 

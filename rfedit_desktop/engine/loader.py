@@ -273,14 +273,18 @@ def load_pipeline(
     memory_mode: str = "none",
     progress: ProgressFn | None = None,
     base: str | os.PathLike | None = None,
+    quantization: str = "none",
 ):
-    """Load the pipeline named by `spec`, in eval mode, placed per `memory_mode`.
+    """Load the pipeline named by `spec`, in eval mode, its transformer in `quantization`'s
+    format ("none", "fp8", "int8", "nf4"; GGUF files are their own), placed per `memory_mode`
+    (an offload mode; `session.load_engine` resolves "auto" with the planner first).
 
     Returns `(pipeline, source)`. Always offline, safetensors only, no remote code.
     """
     import torch
 
     from .devices import apply_memory_mode
+    from .quantization import after_load
 
     source = spec if isinstance(spec, ModelSource) else resolve_model(spec, base)
     device = torch.device(device) if not isinstance(device, torch.device) else device
@@ -289,7 +293,8 @@ def load_pipeline(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _quiet_library_bars()
     try:
-        pipe = _load(source, dtype)
+        pipe = _load(source, dtype, quantization)
+        after_load(pipe, quantization, dtype)
     except EditError:
         raise
     except Exception as exc:  # noqa: BLE001  (corrupt weights, bad configs, out of memory)
@@ -323,10 +328,13 @@ def _quiet_library_bars() -> None:
     tlog.disable_progress_bar()
 
 
-def _load(source: ModelSource, dtype):
+def _load(source: ModelSource, dtype, quantization: str = "none"):
     from diffusers import FluxPipeline, FluxTransformer2DModel
 
+    from .quantization import load_kwargs
+
     common = {_dtype_keyword(): dtype, "local_files_only": True}
+    quantize = load_kwargs(quantization, dtype)
     if source.kind == "tiny":
         import torch
 
@@ -337,17 +345,23 @@ def _load(source: ModelSource, dtype):
     if source.kind in LONE_TRANSFORMERS:
         if source.kind == "transformer-folder":
             transformer = FluxTransformer2DModel.from_pretrained(
-                str(source.path), use_safetensors=True, **common
+                str(source.path), use_safetensors=True, **common, **quantize
             )
         else:
-            transformer = _load_single_file(source, dtype)
+            transformer = _load_single_file(source, dtype, quantize)
         return FluxPipeline.from_pretrained(
             str(source.base), transformer=transformer, use_safetensors=True, **common
         )
+    if quantize:
+        transformer = FluxTransformer2DModel.from_pretrained(
+            str(source.path), subfolder="transformer", use_safetensors=True, **common, **quantize
+        )
+        return FluxPipeline.from_pretrained(str(source.path), transformer=transformer,
+                                            use_safetensors=True, **common)
     return FluxPipeline.from_pretrained(str(source.path), use_safetensors=True, **common)
 
 
-def _load_single_file(source: ModelSource, dtype):
+def _load_single_file(source: ModelSource, dtype, quantize: dict[str, Any] | None = None):
     """A .safetensors/.gguf transformer in BFL, ComfyUI or diffusers naming, checked key by key.
 
     The keys are converted here rather than by diffusers (whose converter assumes the full-size
@@ -374,4 +388,6 @@ def _load_single_file(source: ModelSource, dtype):
         from diffusers import GGUFQuantizationConfig
 
         kwargs["quantization_config"] = GGUFQuantizationConfig(compute_dtype=dtype)
+    else:
+        kwargs.update(quantize or {})
     return FluxTransformer2DModel.from_single_file(state, **kwargs)

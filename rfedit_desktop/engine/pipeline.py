@@ -40,6 +40,7 @@ def run_edit(
 ) -> EditResult:
     """Edit `request.image` as the request says; pixels come back at the input's size."""
     validate_request(request)
+    loras = engine.loras.apply(engine.pipe, request.loras)
     timings = dict.fromkeys(
         ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode", "stitch"),
         0.0,
@@ -66,6 +67,7 @@ def run_edit(
     timings["stitch"] = time.perf_counter() - t
     metadata = _metadata(engine, request, prepared, sigmas, nfe, hit)
     metadata["prompt_truncated"] = edited.prompt_truncated
+    metadata["loras"] = [a.as_dict() for a in loras]
     return EditResult(image=pixels, metadata=metadata, timings=timings, nfe=nfe, cache_hit=hit)
 
 
@@ -116,6 +118,7 @@ def run_invert(
         raise EditError(
             f"{request.method} does not invert; choose one of {', '.join(INVERTING_METHODS)}."
         )
+    engine.loras.apply(engine.pipe, request.loras)
     timings = dict.fromkeys(("load_image", "encode_image", "encode_prompt", "invert"), 0.0)
     t = time.perf_counter()
     prepared = prepare(engine, request)
@@ -147,25 +150,28 @@ def run_generate(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     preview_every: int = 1,
+    loras: tuple[tuple[str, float], ...] = (),
 ) -> EditResult:
     """Plain text-to-image on the same grid and sampler (the η = 0 case of editing).
 
     `prompt` may also be an EditRequest (the GUI's job queue sends one): its prompt, steps,
     guidance, seed and preview rate are used, "stochastic" as method picks the SDE sampler, and
-    the size is its image's, if it has one, within its pixel budget.
+    the size is its image's, if it has one, within its pixel budget. `loras` as in EditRequest.
     """
     if isinstance(prompt, EditRequest):
         req = prompt
         prompt, steps, guidance, seed = req.prompt, req.steps, req.guidance, req.seed
         stochastic, preview_every = req.method == "stochastic", req.preview_every
+        loras = req.loras
         if req.image is not None:
             height, width = images.load_image(req.image).shape[:2]
         height, width = images.fit_size(height, width,
                                         pixel_budget(engine, req.max_megapixels),
                                         multiple=engine.size_multiple)
     check = EditRequest(image=None, prompt=prompt, steps=steps, guidance=guidance, seed=seed,
-                        preview_every=preview_every)
+                        preview_every=preview_every, loras=loras)
     validate_request(check)
+    active = engine.loras.apply(engine.pipe, loras)
     validate_side("width", width)
     validate_side("height", height)
     m = engine.size_multiple
@@ -193,5 +199,6 @@ def run_generate(
         "prompt": prompt, "steps": steps, "guidance": guidance, "seed": seed,
         "stochastic": stochastic, "method": "generate", "model": engine.name,
         "model_id": engine.model_id, "model_size": [w, h],
+        "loras": [a.as_dict() for a in active],
     }
     return EditResult(image=pixels, metadata=meta, timings=timings, nfe=steps, cache_hit=False)

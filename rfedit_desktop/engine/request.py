@@ -46,7 +46,9 @@ class EditRequest:
     What the model sees (engine/region.py): with a mask, the mask's bounding box grown by
     `context` image pixels (None: a margin relative to the box), clipped to the image; an
     explicit `region` (x, y, width, height) instead names that box itself; with neither, the
-    whole image. `keep_detail` restores the photo's fine detail where the edit changed nothing.
+    whole image. `keep_detail` restores the photo's fine detail where the edit changed nothing. `loras` are
+    `(path, weight)` pairs: paths as the engine's machine sees them (the engine records each
+    file's content digest).
     """
 
     image: Any
@@ -74,6 +76,7 @@ class EditRequest:
     n_max: int | None = None
     n_min: int | None = None
     n_avg: int | None = None
+    loras: tuple[tuple[str, float], ...] = ()
 
     def params(self) -> dict[str, Any]:
         """The parameters without pixels: what goes into PNG text chunks and edit history."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .loader import ModelSource, ProgressFn, fingerprint, load_pipeline, resolve_model
+from .lora import LoraSet
 from .prompt_grammar import prompt_grammar
 from .prompts import PromptCache
 from .request import EditRequest
@@ -29,6 +30,9 @@ class Engine:
     prompts: PromptCache
     cache: Any  # InversionCache
     extra: dict[str, Any] = field(default_factory=dict)
+    loras: LoraSet = field(default_factory=LoraSet)
+    quantization: str = "none"
+    plan: Any = None  # the memory_plan.Plan that chose memory_mode and quantization
 
     # -- what the model is -------------------------------------------------------------------
     @property
@@ -97,6 +101,7 @@ class Engine:
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
             "memory_mode": self.memory_mode,
+            "quantization": self.quantization,
             "native_resolution": self.native_resolution,
             "latent_channels": self.latent_channels,
             "vae_scale_factor": self.vae_scale_factor,
@@ -104,6 +109,8 @@ class Engine:
             "default_guidance": self.default_guidance,
             "prompt_cache": self.prompts.stats(),
             "inversion_cache": _stats(self.cache),
+            "loras": [a.as_dict() for a in self.loras.active],
+            "memory_plan_table": self.plan.table() if self.plan is not None else "",
         }
 
     def is_cached(self, request: EditRequest) -> bool:
@@ -126,30 +133,43 @@ def _stats(cache: Any) -> dict[str, Any]:
 def load_engine(
     model: str = "demo",
     device: str = "auto",
-    memory_mode: str = "none",
+    memory_mode: str = "auto",
     progress: ProgressFn | None = None,
     *,
     dtype: str | None = None,
     base: str | None = None,
     release_t5: bool = False,
     cache: Any = None,
+    quantization: str = "auto",
 ) -> Engine:
-    """Resolve, load and place a model; EditError for anything the user can fix."""
+    """Resolve, plan, load and place a model; EditError for anything the user can fix.
+
+    `memory_mode` (an offload mode) and `quantization` (the transformer's weight format) left
+    "auto" are chosen by the VRAM planner for the device's free memory; a fixed combination
+    that cannot run here fails before any weight is read.
+    """
     from .cache import InversionCache
     from .devices import pick_device, pick_dtype
+    from .memory_plan import plan_for
 
     source = resolve_model(model, base)
     dev = pick_device(device)
     torch_dtype = pick_dtype(dev, dtype)
-    pipe, source = load_pipeline(source, dev, torch_dtype, memory_mode, progress)
+    plan = plan_for(source, dev, torch_dtype, memory_mode, quantization)
+    offload, weights = plan.choice.offload, plan.choice.quantization
+    load_as = "none" if weights == "gguf" else weights
+    pipe, source = load_pipeline(source, dev, torch_dtype, offload, progress,
+                                 quantization=load_as)
     return Engine(
         pipe=pipe,
         source=source,
         device=dev,
         dtype=torch_dtype,
-        memory_mode=memory_mode,
+        memory_mode=offload,
         model_id=fingerprint(source),
         # With offloading, diffusers' hooks already move T5 on and off the device.
-        prompts=PromptCache(release_t5=release_t5 and memory_mode == "none"),
+        prompts=PromptCache(release_t5=release_t5 and offload == "none"),
         cache=cache if cache is not None else InversionCache(),
+        quantization=weights,
+        plan=plan,
     )

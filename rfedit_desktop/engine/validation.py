@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ..errors import EditError
+from .lora import check_lora_specs
 from .presets import flowedit_counts
 from .region import check_context
 from .request import METHOD_OPTIONS, METHODS, EditRequest
@@ -74,7 +75,7 @@ def validate_request(request: EditRequest) -> None:
     if r.region is not None and (not isinstance(r.region, (tuple, list)) or len(r.region) != 4):
         raise EditError(f"The region must be four whole numbers x, y, width, height; "
                         f"got {r.region!r}.")
-
+    check_lora_specs(r.loras)
 
 
 def _validate_flowedit(r: EditRequest) -> None:

@@ -51,7 +51,8 @@ class EngineBackend:
             progress(float(fraction), str(event.message or event.phase))
 
         return load_engine(model=choice.model, device=choice.device,
-                           memory_mode=choice.memory_mode, progress=on_progress)
+                           memory_mode=choice.memory_mode, progress=on_progress,
+                           quantization=choice.quantization)
 
     def info(self, engine: Any) -> dict:
         return dict(engine.info())

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEVICES: tuple[str, ...] = ("auto", "cuda", "mps", "cpu")
-MEMORY_MODES: tuple[str, ...] = ("none", "model-offload", "sequential-offload", "group-offload")
+MEMORY_MODES: tuple[str, ...] = ("auto", "none", "model-offload", "sequential-offload",
+                                 "group-offload")
+QUANTIZATIONS: tuple[str, ...] = ("auto", "none", "fp8", "int8", "nf4")
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,8 @@ class ModelChoice:
 
     model: str = "demo"
     device: str = "auto"
-    memory_mode: str = "none"
+    memory_mode: str = "auto"
+    quantization: str = "auto"  # the transformer's weights: auto (the VRAM planner), ...
 
     def __post_init__(self) -> None:
         if not str(self.model).strip():
@@ -30,6 +33,9 @@ class ModelChoice:
                 f"Unknown memory mode {self.memory_mode!r}; choose one of "
                 f"{', '.join(MEMORY_MODES)}."
             )
+        if self.quantization not in QUANTIZATIONS:
+            raise ValueError(f"Unknown weight format {self.quantization!r}; choose one of "
+                             f"{', '.join(QUANTIZATIONS)}.")
 
     def label(self) -> str:
         """Short text for the status bar: a path shows only its last component."""

@@ -37,6 +37,7 @@ from superqt import QCollapsible, QLabeledDoubleRangeSlider
 from rfedit_desktop.engine.presets import FLOWEDIT_N_MAX_FRACTION, METHOD_DEFAULTS, PRESETS
 from rfedit_desktop.engine.region import MAX_CONTEXT
 from rfedit_desktop.engine.request import METHOD_OPTIONS
+from rfedit_desktop.ui.lora_list import LoraList
 
 METHOD_LABELS: dict[str, str] = {
     "rf-inversion": "RF-Inversion",
@@ -60,7 +61,8 @@ PRESET_ORDER = ("stroke-to-image", "object-insert", "gender", "age", "glasses", 
 
 # Fields whose change invalidates the cached inversion of the source (see engine cache key).
 INVERSION_FIELDS = ("steps", "gamma", "strength", "seed", "source_prompt", "method",
-                    "source_guidance", "n_max", "n_min", "n_avg", "context")
+                    "source_guidance", "n_max", "n_min", "n_avg", "context",
+                    "loras")
 """A method's params lack the fields it does not read; read them with `params.get`."""
 AUTO_CONTEXT = -1  # the context spin box's "Auto" value (EditRequest.context = None)
 
@@ -238,6 +240,10 @@ class EditPanel(QWidget):
         area_row.addWidget(self.area_label, 1)
         area_row.addWidget(self.area_reset_button)
         form.addRow("Working size", _wrap(area_row))
+        self.lora_list = LoraList()
+        self.lora_list.changed.connect(self.params_changed)
+        self.lora_list.changed.connect(self.inversion_params_changed)
+        form.addRow("LoRAs", self.lora_list)
         outer.addLayout(form)
 
         self.advanced = QCollapsible("Advanced", expandedIcon=_triangle_icon("down"),
@@ -416,6 +422,7 @@ class EditPanel(QWidget):
             "seed": self.seed_spin.value(),
             "context": self.context(),
             "keep_detail": self.keep_detail_check.isChecked(),
+            "loras": self.lora_list.loras(),
         }
         if method in METHOD_DEFAULTS:
             for key in RF_INVERSION_FIELDS:
@@ -484,6 +491,8 @@ class EditPanel(QWidget):
                 self.decay_spin.setEnabled(power is not None)
                 if power is not None:
                     self.decay_spin.setValue(float(power))
+            if "loras" in params:
+                self.lora_list.set_loras(params["loras"])
         finally:
             self._bound_flowedit()
             for w in widgets:

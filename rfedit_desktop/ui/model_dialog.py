@@ -6,6 +6,7 @@ The app never downloads weights: a model is the bundled demo, a diffusers folder
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -25,14 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, ModelChoice
+from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, QUANTIZATIONS, ModelChoice
 
 KINDS = ("demo", "folder", "file", "repo")
 DEVICE_LABELS = {"auto": "Automatic (CUDA, then MPS, then CPU)", "cuda": "CUDA (NVIDIA)",
                  "mps": "MPS (Apple)", "cpu": "CPU"}
-MEMORY_LABELS = {"none": "Everything on the device", "model-offload": "Model CPU offload",
+MEMORY_LABELS = {"auto": "Automatic (the VRAM planner picks)", "none": "Everything on the device", "model-offload": "Model CPU offload",
                  "sequential-offload": "Sequential offload (least memory, slow)",
                  "group-offload": "Group offload"}
+WEIGHT_LABELS = {"auto": "Automatic (the VRAM planner picks)", "none": "Full precision (bf16)",
+                 "fp8": "fp8 storage, bf16 compute", "int8": "8-bit (bitsandbytes, CUDA)",
+                 "nf4": "NF4 4-bit (bitsandbytes, CUDA)"}
 
 
 def load_choice(settings: QSettings) -> ModelChoice:
@@ -41,7 +45,8 @@ def load_choice(settings: QSettings) -> ModelChoice:
         return ModelChoice(
             model=str(settings.value("model/source", "demo") or "demo"),
             device=str(settings.value("model/device", "auto") or "auto"),
-            memory_mode=str(settings.value("model/memory_mode", "none") or "none"),
+            memory_mode=str(settings.value("model/memory_mode", "auto") or "auto"),
+            quantization=str(settings.value("model/quantization", "auto") or "auto"),
         )
     except ValueError:
         return ModelChoice()
@@ -51,6 +56,7 @@ def save_choice(settings: QSettings, choice: ModelChoice) -> None:
     settings.setValue("model/source", choice.model)
     settings.setValue("model/device", choice.device)
     settings.setValue("model/memory_mode", choice.memory_mode)
+    settings.setValue("model/quantization", choice.quantization)
     settings.sync()
 
 
@@ -82,7 +88,8 @@ def check_location(kind: str, model: str) -> None:
 class ModelDialog(QDialog):
     """Returns a validated `ModelChoice` from `choice()` after `exec()` is accepted."""
 
-    def __init__(self, current: ModelChoice, parent: QWidget | None = None) -> None:
+    def __init__(self, current: ModelChoice, parent: QWidget | None = None,
+                 plan: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Choose model")
         self.setMinimumWidth(520)
@@ -120,9 +127,17 @@ class ModelDialog(QDialog):
         self.memory_combo = QComboBox()
         for mode in MEMORY_MODES:
             self.memory_combo.addItem(MEMORY_LABELS[mode], mode)
+        self.weights_combo = QComboBox()
+        for q in QUANTIZATIONS:
+            self.weights_combo.addItem(WEIGHT_LABELS[q], q)
         form.addRow("Device", self.device_combo)
         form.addRow("Memory", self.memory_combo)
+        form.addRow("Weights", self.weights_combo)
         layout.addLayout(form)
+        # The loaded model's memory plan (estimated peak of every mode, and the choice).
+        self.plan_label = QLabel(f"<pre>{html.escape(plan)}</pre>" if plan else "")
+        self.plan_label.setVisible(bool(plan))
+        layout.addWidget(self.plan_label)
 
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #e07070;")
@@ -140,6 +155,8 @@ class ModelDialog(QDialog):
             self.path_edit.setText(current.model)
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(current.device)))
         self.memory_combo.setCurrentIndex(max(0, self.memory_combo.findData(current.memory_mode)))
+        self.weights_combo.setCurrentIndex(
+            max(0, self.weights_combo.findData(current.quantization)))
         self.kind_group.buttonToggled.connect(self._kind_changed)
         self._kind_changed()
 
@@ -157,7 +174,8 @@ class ModelDialog(QDialog):
             raise ValueError("Enter a folder, a file or a repo id.")
         check_location(kind, model)
         return ModelChoice(model, str(self.device_combo.currentData()),
-                           str(self.memory_combo.currentData()))
+                           str(self.memory_combo.currentData()),
+                           str(self.weights_combo.currentData()))
 
     def accept(self) -> None:
         try:

@@ -78,7 +78,8 @@ class ModelMenu:
         return self.service.load_model(self._choice)
 
     def choose_model(self) -> None:
-        dialog = ModelDialog(self._choice, self.window)
+        info = self.service.model_info or {}
+        dialog = ModelDialog(self._choice, self.window, plan=info.get("memory_plan_table", ""))
         if not dialog.exec():
             return
         choice = dialog.choice()
