@@ -607,3 +607,26 @@ def test_choosing_another_tool_applies_the_transform(qtbot, window) -> None:
     key(qtbot, window, Qt.Key.Key_B)
     assert window.tools.tool is Tool.BRUSH and not window.editor.transform_tool.active
     assert patch.bounds() == QRect(10, 10, 40, 32) and doc.undo_stack.undoText() == "Transform"
+
+
+def test_quitting_with_our_image_on_the_clipboard_does_not_crash(tmp_path) -> None:
+    """PySide6 crashed at exit while the clipboard held a QMimeData made in Python."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from PySide6.QtCore import QPoint\n"
+        "from PySide6.QtGui import QGuiApplication, QImage\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from rfedit_desktop.ui.editor_actions import EditorActions\n"
+        "app = QApplication([])\n"
+        "img = QImage(8, 8, QImage.Format.Format_ARGB32_Premultiplied)\n"
+        "img.fill(0xff336699)\n"
+        "EditorActions._to_clipboard(None, img, QPoint(2, 3))\n"
+        "assert QGuiApplication.clipboard().mimeData().hasImage()\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])

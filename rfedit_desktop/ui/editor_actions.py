@@ -9,6 +9,7 @@ shown as a message and leaves the picture as it was.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QMimeData, QObject, QPoint
@@ -251,6 +252,7 @@ class EditorActions(QObject):
         mime.setImageData(image)
         mime.setData(POSITION_MIME, QByteArray(f"{at.x()},{at.y()}".encode()))
         QGuiApplication.clipboard().setMimeData(mime)
+        _hand_over_at_exit()
 
     def paste(self) -> None:
         """Ctrl+V: the clipboard image as a new layer where it was copied from (rfedit), else
@@ -289,3 +291,32 @@ def _position(mime: QMimeData) -> QPoint | None:
         return QPoint(int(x), int(y))
     except ValueError:
         return None
+
+
+_handing_over = False
+
+
+def _hand_over_at_exit() -> None:
+    """Replace our clipboard data by a plain image before the interpreter exits.
+
+    A QMimeData made in Python and still held by the clipboard crashes PySide6 (6.11) while
+    Qt tears the application down; the plain image that Qt owns survives for other programs.
+    """
+    global _handing_over
+    if not _handing_over:
+        _handing_over = True
+        atexit.register(_hand_over)
+
+
+def _hand_over() -> None:
+    if QGuiApplication.instance() is None:
+        return
+    clipboard = QGuiApplication.clipboard()
+    data = clipboard.mimeData()
+    if data is None or not data.hasFormat(POSITION_MIME):
+        return
+    image = clipboard.image()
+    if image.isNull():
+        clipboard.clear()
+    else:
+        clipboard.setImage(image)
