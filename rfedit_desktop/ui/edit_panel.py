@@ -315,6 +315,9 @@ class EditPanel(QWidget):
         outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.params_scroll = _ParamsScroll(params)
+        self._scroll_to_advanced = False
+        self.params_scroll.verticalScrollBar().rangeChanged.connect(
+            lambda *_: self._show_advanced())
         root.addWidget(self.params_scroll, 1)
 
         footer = QWidget()
@@ -616,9 +619,15 @@ class EditPanel(QWidget):
     def _advanced_toggled(self, expanded: bool) -> None:
         """Opening Advanced scrolls it to the top of the parameters: below the fold, a click
         on it would seem to do nothing."""
+        self._scroll_to_advanced = expanded
         if expanded:
-            QTimer.singleShot(0, lambda: self.params_scroll.verticalScrollBar().setValue(
-                self.advanced.geometry().top()))
+            QTimer.singleShot(0, self._show_advanced)
+            # the parameters grow over the next few layout passes; follow them until then
+            QTimer.singleShot(500, lambda: setattr(self, "_scroll_to_advanced", False))
+
+    def _show_advanced(self) -> None:
+        if self._scroll_to_advanced:
+            self.params_scroll.verticalScrollBar().setValue(self.advanced.geometry().top())
 
     def _request_compare(self) -> None:
         if not self.prompt():
