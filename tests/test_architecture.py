@@ -39,7 +39,10 @@ FORBIDDEN = {
     # The demo model's training, figures and benchmark: engine users without a window.
     "demo": {"PySide6", "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui"},
 }
-ALLOWED = {"ui": {"rfedit_desktop.engine.request", "rfedit_desktop.engine.presets"}}
+# The torch-free engine modules the GUI may use: request types, presets, and the edit-region plan
+# (numpy + Pillow) that the Edit panel shows before Run.
+ALLOWED = {"ui": {"rfedit_desktop.engine.request", "rfedit_desktop.engine.presets",
+                  "rfedit_desktop.engine.region", "rfedit_desktop.engine.images"}}
 PACKAGES = sorted(FORBIDDEN)
 
 
@@ -230,7 +233,8 @@ def test_request_types_import_without_torch() -> None:
     """The GUI builds EditRequests (and reads the presets) before torch is loaded."""
     code = (
         "import sys; import rfedit_desktop.engine.request, rfedit_desktop.engine.presets, "
-        "rfedit_desktop.errors, rfedit_desktop.paths; print('torch' in sys.modules)"
+        "rfedit_desktop.engine.region, rfedit_desktop.errors, rfedit_desktop.paths; "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -74,6 +74,10 @@ class EditAreaFrame(QWidget):
             return None
         return transform.rect_to_view(self._rect)
 
+    def _covers_image(self) -> bool:
+        size = self._canvas.doc_size()
+        return self._rect is not None and self._rect == QRect(0, 0, size.width(), size.height())
+
     def _handle_points(self, r: QRectF) -> dict[str, QPointF]:
         cx, cy = r.center().x(), r.center().y()
         return {"tl": r.topLeft(), "t": QPointF(cx, r.top()), "tr": r.topRight(),
@@ -89,6 +93,8 @@ class EditAreaFrame(QWidget):
         for name, p in self._handle_points(r).items():
             if abs(pos.x() - p.x()) <= GRAB and abs(pos.y() - p.y()) <= GRAB:
                 return name
+        if self._covers_image():
+            return ""  # the whole picture cannot move: strokes at its edges paint
         near_x = r.left() - GRAB <= pos.x() <= r.right() + GRAB
         near_y = r.top() - GRAB <= pos.y() <= r.bottom() + GRAB
         on_vertical = near_y and min(abs(pos.x() - r.left()), abs(pos.x() - r.right())) <= GRAB
