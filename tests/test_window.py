@@ -168,16 +168,16 @@ def test_history_click_goes_back(qtbot, window) -> None:
 
 # ------------------------------------------------------------------------------ layers dock
 def names_top_first(window) -> list[str]:
-    lst = window.layers_panel.list
-    return [lst.item(i).text() for i in range(lst.count())]
+    """The layers panel's rows as shown, top first (group children under their group)."""
+    return [item.text(0) for item in window.layers_panel.list.rows()]
 
 
 def test_layers_panel_mirrors_document(window) -> None:
     assert names_top_first(window) == ["Top", "Background"]
     window.document.add_layer("New")
     assert names_top_first(window) == ["New", "Top", "Background"]
-    assert window.layers_panel.list.currentItem().text() == "New"
-    window.layers_panel.list.setCurrentRow(2)
+    assert window.layers_panel.list.currentItem().text(0) == "New"
+    window.layers_panel.list.setCurrentItem(window.layers_panel.list.topLevelItem(2))
     assert window.document.active_layer.name == "Background"
 
 
@@ -186,8 +186,8 @@ def test_drag_reorders_layers_and_undo_restores(qtbot, window) -> None:
     doc.add_layer("Third")
     assert names_top_first(window) == ["Third", "Top", "Background"]
     lst = window.layers_panel.list
-    lst.setCurrentRow(0)  # drag "Third" ...
-    target = lst.visualItemRect(lst.item(2))  # ... onto the lower half of "Background"
+    lst.setCurrentItem(lst.topLevelItem(0))  # drag "Third" ...
+    target = lst.visualItemRect(lst.topLevelItem(2))  # ... onto the lower half of "Background"
     pos = QPointF(target.center().x(), target.bottom() - 1)
     mime = QMimeData()
     drop = QDropEvent(pos, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
@@ -249,8 +249,8 @@ def test_visibility_checkbox_and_opacity_slider_are_undoable(window) -> None:
     doc = window.document
     panel = window.layers_panel
     top = doc.active_layer
-    item = panel.list.item(0)
-    item.setCheckState(Qt.CheckState.Unchecked)
+    item = panel.list.topLevelItem(0)
+    item.setCheckState(0, Qt.CheckState.Unchecked)
     assert top.visible is False
     count = doc.undo_stack.count()
     slider = panel.opacity.slider
@@ -265,15 +265,15 @@ def test_visibility_checkbox_and_opacity_slider_are_undoable(window) -> None:
     assert panel.opacity.value() == 100
     doc.undo_stack.undo()
     assert top.visible is True
-    assert panel.list.item(0).checkState() == Qt.CheckState.Checked
+    assert panel.list.topLevelItem(0).checkState(0) == Qt.CheckState.Checked
 
 
 def test_rename_in_place(window) -> None:
-    item = window.layers_panel.list.item(0)
-    item.setText("Renamed")
+    item = window.layers_panel.list.topLevelItem(0)
+    item.setText(0, "Renamed")
     assert window.document.active_layer.name == "Renamed"
     window.document.undo_stack.undo()
-    assert window.layers_panel.list.item(0).text() == "Top"
+    assert window.layers_panel.list.topLevelItem(0).text(0) == "Top"
 
 
 def test_refused_layer_operation_shows_message(window, dialogs) -> None:

@@ -65,10 +65,16 @@ class AppliedEdits:
         if target == "new-layer":
             name = (prompt[:40] or "Edit") if prompt else "Edit"
             layer = Layer(name=name, image=img)
-            index = self.index_of(anchor) + 1 if anchor is not None else len(self._layers)
+            if anchor is not None:
+                parent, index = self.stack.position(anchor)
+                index += 1
+            else:
+                parent, index = self.root, len(self.root.children)
             entry.update(layer_id=layer.id, layer_name=layer.name)
             self.undo_stack.push(
-                C.ApplyEditCommand(self, entry, text, new_layer=layer, index=index)
+                C.ApplyEditCommand(
+                    self, entry, text, new_layer=layer, parent=parent, index=index
+                )
             )
             return layer
         if anchor is None:
@@ -79,16 +85,26 @@ class AppliedEdits:
         self.undo_stack.push(C.ApplyEditCommand(self, entry, text, target=anchor, image=img))
         return anchor
 
-    def _append_history(self, entry: dict) -> None:
-        self.edit_history.append(entry)
-        self.edit_history_changed.emit()
 
-    def _pop_history(self, entry: dict) -> None:
-        for i in range(len(self.edit_history) - 1, -1, -1):
-            if self.edit_history[i] is entry:
-                del self.edit_history[i]
+
+class EditLog:
+    """`Document.edit_history` as ApplyEditCommand changes it: append or remove one entry and
+    announce it (`edit_history_changed`)."""
+
+    def __init__(self, doc):
+        self._doc = doc
+
+    def append(self, entry: dict) -> None:
+        self._doc.edit_history.append(entry)
+        self._doc.edit_history_changed.emit()
+
+    def remove(self, entry: dict) -> None:
+        history = self._doc.edit_history
+        for i in range(len(history) - 1, -1, -1):
+            if history[i] is entry:
+                del history[i]
                 break
-        self.edit_history_changed.emit()
+        self._doc.edit_history_changed.emit()
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,12 +1,15 @@
 """OpenRaster (.ora, spec 0.0.6) project files: our native format, readable by GIMP, Krita and
 MyPaint.
 
-Layout written: `mimetype` (first, stored, "image/openraster"), `stack.xml` (top layer first),
-`data/layerN.png` (8-bit straight RGBA), `Thumbnails/thumbnail.png` (<= 256 px),
-`mergedimage.png`. rfedit's extras live under `data/rfedit/` and are named by attributes in the
-`rfedit` XML namespace, which other programs ignore: `rfedit:history` on <image> (the AI edit
-history as JSON), `rfedit:kind="mask"`, `rfedit:id`, `rfedit:alpha-locked` and
-`rfedit:overlay-visible` on layers. The mask layer is written `visibility="hidden"` so another
+Layout written: `mimetype` (first, stored, "image/openraster"), `stack.xml` (top layer first;
+groups as nested <stack> elements with name, opacity, visibility, composite-op and isolation,
+as Krita and MyPaint write them), `data/layerN.png` (8-bit straight RGBA),
+`Thumbnails/thumbnail.png` (<= 256 px, never upscaled), `mergedimage.png`. rfedit's extras live
+under `data/rfedit/` and are named by attributes in the `rfedit` XML namespace, which other
+programs ignore: `rfedit:history` on <image> (the AI edit history as JSON), `rfedit:kind="mask"`,
+`rfedit:id`, `rfedit:alpha-locked` and `rfedit:overlay-visible` on layers, and
+`rfedit:composite-op` where the spec has no value for a blend mode (exclusion: written as
+`svg:difference`, read back exactly). The mask layer is written `visibility="hidden"` so another
 program does not paint it over the picture.
 
 Reading trusts nothing: members are read by name into memory (never extracted), names with
@@ -35,10 +38,10 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from .atomic import atomic_write
-from .blend import from_svg_name, svg_name
+from .blend import exact_name, from_svg_name, svg_name
 from .errors import DocumentError
 from .image_io import _to_rgba8, array_to_qimage, qimage_to_array
-from .layer import MASK, PAINT, Layer, next_layer_id, reserve_layer_id
+from .layer import MASK, PAINT, Layer, LayerGroup, next_layer_id, reserve_layer_id
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
 log = logging.getLogger(__name__)
@@ -81,33 +84,17 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     stack = ET.SubElement(root, "stack")
     members: list[tuple[str, bytes]] = []
     layers = doc.layers
-    top_first = list(reversed(layers))  # stack.xml lists the top layer first
     # PNG encoding releases the GIL: encode layers in parallel (one big photo = many layers)
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         pngs = list(
-            pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), top_first)
+            pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), layers)
         )
-    for i, layer in enumerate(top_first):
-        src = f"data/layer{len(layers) - 1 - i}.png"
-        members.append((src, pngs[i]))
-        attrs = {
-            "src": src,
-            "name": layer.name,
-            "x": str(layer.x),
-            "y": str(layer.y),
-            "opacity": repr(float(layer.opacity)),
-            "visibility": "visible" if layer.visible and not layer.is_mask else "hidden",
-            "composite-op": svg_name(layer.blend_mode),
-        }
-        el = ET.SubElement(stack, "layer", attrs)
-        el.set(_q("id"), str(layer.id))
-        if layer.is_mask:
-            el.set(_q("kind"), MASK)
-            el.set(_q("overlay-visible"), "true" if layer.visible else "false")
-        if layer.alpha_locked:
-            el.set(_q("alpha-locked"), "true")
-        if layer is doc.active_layer:
-            el.set("selected", "true")
+    png_of = {
+        id(la): (f"data/layer{i}.png", data)
+        for i, (la, data) in enumerate(zip(layers, pngs, strict=True))
+    }
+    members.extend(reversed(list(png_of.values())))  # top first, as before
+    _write_children(stack, doc.root, png_of, doc.active_node)
     if doc.edit_history:
         root.set(_q("history"), HISTORY_PATH)
         history = json.dumps(doc.edit_history, ensure_ascii=False, indent=1).encode("utf-8")
@@ -119,12 +106,14 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
     merged = doc.composite()
-    thumb = merged.scaled(
-        THUMBNAIL_SIDE,
-        THUMBNAIL_SIDE,
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+    thumb = merged
+    if max(merged.width(), merged.height()) > THUMBNAIL_SIDE:  # the spec: never upscale
+        thumb = merged.scaled(
+            THUMBNAIL_SIDE,
+            THUMBNAIL_SIDE,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
@@ -144,6 +133,39 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
             compress_type=zipfile.ZIP_STORED,
         )
     return buf.getvalue()
+
+
+def _common_attrs(node) -> dict[str, str]:
+    return {
+        "name": node.name,
+        "opacity": repr(float(node.opacity)),
+        "visibility": "visible" if node.visible and not node.is_mask else "hidden",
+        "composite-op": svg_name(node.blend_mode),
+    }
+
+
+def _write_children(stack: ET.Element, group, png_of: dict, active) -> None:
+    """`group`'s children as <layer> and nested <stack> elements, top first."""
+    for node in reversed(group.children):
+        if node.is_group:
+            el = ET.SubElement(stack, "stack", _common_attrs(node))
+            el.set("isolation", "isolate" if node.isolated else "auto")
+            _write_children(el, node, png_of, active)
+        else:
+            attrs = {"src": png_of[id(node)][0], **_common_attrs(node)}
+            attrs["x"], attrs["y"] = str(node.x), str(node.y)
+            el = ET.SubElement(stack, "layer", attrs)
+            if node.is_mask:
+                el.set(_q("kind"), MASK)
+                el.set(_q("overlay-visible"), "true" if node.visible else "false")
+            if node.alpha_locked:
+                el.set(_q("alpha-locked"), "true")
+        el.set(_q("id"), str(node.id))
+        exact = exact_name(node.blend_mode)
+        if exact:
+            el.set(_q("composite-op"), exact)
+        if node is active:
+            el.set("selected", "true")
 
 
 def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
@@ -250,36 +272,66 @@ def _num(el: ET.Element, key: str, default: float, label: str) -> float:
 def _walk(
     stack: ET.Element,
     label: str,
-    warnings: list[str],
     dx: int = 0,
     dy: int = 0,
-    opacity: float = 1.0,
-    visible: bool = True,
     depth: int = 0,
-) -> list[tuple[ET.Element, int, int, float, bool]]:
-    """Layer elements top first, nested stacks flattened into their parent (offsets added,
-    opacity multiplied, visibility combined; a group's own blend mode is not kept)."""
+) -> list[tuple]:
+    """The children of a <stack>, top first: ("layer", element, x, y) or
+    ("group", element, children). A group's own x, y (rare) are added to its layers."""
     if depth > 32:
         raise DocumentError(f'"{label}": layer groups are nested too deeply.')
-    out = []
+    out: list[tuple] = []
     for el in stack:
         tag = el.tag.rsplit("}", 1)[-1]
         x = dx + int(_num(el, "x", 0, label))
         y = dy + int(_num(el, "y", 0, label))
         if abs(x) > MAX_OFFSET or abs(y) > MAX_OFFSET:
             raise DocumentError(f'"{label}": a layer is placed implausibly far away ({x}, {y}).')
-        op = opacity * min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
-        vis = visible and el.get("visibility", "visible") != "hidden"
         if tag == "layer":
-            out.append((el, x, y, op, vis))
+            out.append(("layer", el, x, y))
         elif tag == "stack":
-            if el.get("composite-op") not in (None, "svg:src-over"):
-                warnings.append(
-                    f'Group "{el.get("name", "")}" blend mode {el.get("composite-op")} was not kept.'
-                )
-            out.extend(_walk(el, label, warnings, x, y, op, vis, depth + 1))
+            out.append(("group", el, _walk(el, label, x, y, depth + 1)))
         # text, filters and unknown elements are ignored
     return out
+
+
+def _leaves(items: list[tuple]) -> list[tuple]:
+    """The ("layer", ...) items of a walked tree, top first."""
+    out: list[tuple] = []
+    for item in items:
+        out.extend(_leaves(item[2]) if item[0] == "group" else [item])
+    return out
+
+
+def _count(items: list[tuple]) -> int:
+    return sum(1 + (_count(it[2]) if it[0] == "group" else 0) for it in items)
+
+
+def _blend(el: ET.Element, warnings: list[str]) -> str:
+    blend, known = from_svg_name(el.get("composite-op"), el.get(_q("composite-op")))
+    if not known:
+        warnings.append(
+            f'Layer "{el.get("name", "")}": blend mode {el.get("composite-op")} is not '
+            "supported; using normal."
+        )
+    return blend
+
+
+def _opacity(el: ET.Element, label: str) -> float:
+    return min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
+
+
+def _visible(el: ET.Element) -> bool:
+    return el.get("visibility", "visible") != "hidden"
+
+
+def _keep_id(node, el: ET.Element, used_ids: set[int]) -> None:
+    """Keep a stored id (edit history entries refer to layers by id) unless already taken."""
+    raw_id = el.get(_q("id"), "")
+    if raw_id.isdigit() and len(raw_id) < 12 and int(raw_id) not in used_ids:
+        node.id = int(raw_id)
+        used_ids.add(node.id)
+        reserve_layer_id(node.id)
 
 
 def load_ora(path: str | Path):
@@ -338,15 +390,17 @@ def _build(reader: _Reader, label: str, Document) -> Any:
     if stack is None:
         raise DocumentError(f'"{label}": stack.xml has no layer stack.')
 
-    entries = _walk(stack, label, warnings)
-    if len(entries) > MAX_LAYERS:
+    tree = _walk(stack, label)
+    entries = _leaves(tree)
+    if _count(tree) > MAX_LAYERS:
         raise DocumentError(
-            f'"{label}" has {len(entries)} layers; rfedit opens at most {MAX_LAYERS}.'
+            f'"{label}" has {_count(tree)} layers; rfedit opens at most {MAX_LAYERS}.'
         )
     # first pass: read every layer's PNG header, so the total size is known before decoding
     sources: list[tuple[ET.Element, int, int, float, bool, str, bytes]] = []
     total_pixels = 0
-    for el, x, y, opacity, visible in reversed(entries):  # bottom first
+    for _, el, x, y in reversed(entries):  # bottom first
+        opacity, visible = _opacity(el, label), _visible(el)
         src = el.get("src", "")
         if not src:
             warnings.append(f'Layer "{el.get("name", "")}" has no pixels; skipped.')
@@ -369,17 +423,13 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         sources.append((el, x, y, opacity, visible, src, data))
 
     layers: list[Layer] = []
-    active: Layer | None = None
+    layer_of: dict[int, Layer] = {}
+    active = None
     used_ids: set[int] = set()
     mask_seen = False
     for el, x, y, opacity, visible, src, data in sources:
         image = _decode_png(data, src, label)
-        blend, known = from_svg_name(el.get("composite-op"))
-        if not known:
-            warnings.append(
-                f'Layer "{el.get("name", "")}": blend mode {el.get("composite-op")} is not '
-                "supported; using normal."
-            )
+        blend = _blend(el, warnings)
         kind = el.get(_q("kind"), PAINT)
         if kind not in (PAINT, MASK) or (kind == MASK and mask_seen):
             warnings.append(f"Layer kind {kind!r} read as a paint layer.")
@@ -398,14 +448,36 @@ def _build(reader: _Reader, label: str, Document) -> Any:
             y=y,
             alpha_locked=el.get(_q("alpha-locked")) == "true",
         )
-        raw_id = el.get(_q("id"), "")
-        if raw_id.isdigit() and len(raw_id) < 12 and int(raw_id) not in used_ids:
-            layer.id = int(raw_id)  # keep ids stable, edit history entries refer to them
-            used_ids.add(layer.id)
-            reserve_layer_id(layer.id)
+        _keep_id(layer, el, used_ids)
         if el.get("selected") == "true":
             active = layer
         layers.append(layer)
+        layer_of[id(el)] = layer
+
+    def build_nodes(items: list[tuple], parent: LayerGroup) -> list:
+        nonlocal active
+        nodes = []
+        for item in reversed(items):  # bottom first
+            if item[0] == "layer":
+                node = layer_of.get(id(item[1]))
+                if node is None:
+                    continue
+            else:
+                el = item[1]
+                node = LayerGroup(
+                    name=el.get("name", "") or "Group",
+                    visible=_visible(el),
+                    opacity=_opacity(el, label),
+                    blend_mode=_blend(el, warnings),
+                    isolated=el.get("isolation") == "isolate",
+                )
+                _keep_id(node, el, used_ids)
+                node.children = build_nodes(item[2], node)
+                if el.get("selected") == "true":
+                    active = node
+            node.parent = parent
+            nodes.append(node)
+        return nodes
 
     history: list[dict] = []
     hpath = root.get(_q("history"))
@@ -427,17 +499,17 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         if name.startswith(EXTRA_DIR) and _SAFE_EXTRA.match(name[len(EXTRA_DIR) :]):
             extras[name[len(EXTRA_DIR) :]] = reader.read(name)
 
-    # layers without a usable stored id got a fresh one before a later layer claimed it
-    seen: set[int] = set()
-    for layer in layers:
-        if layer.id in seen:
-            layer.id = next_layer_id()
-        seen.add(layer.id)
-
     doc = Document(w, h)
-    for layer in layers:
-        doc._insert(layer, len(doc._layers))
-    doc._set_active(active or (doc.paint_layers[-1] if doc.paint_layers else None))
+    top = build_nodes(tree, doc.root)
+    # nodes without a usable stored id got a fresh one before a later node claimed it
+    seen: set[int] = set()
+    for node in (n for t in top for n in [t, *(t.descendants() if t.is_group else [])]):
+        if node.id in seen:
+            node.id = next_layer_id()
+        seen.add(node.id)
+    for node in top:
+        doc.stack.insert(node, doc.root, len(doc.root.children))
+    doc.stack.set_active(active or (doc.paint_layers[-1] if doc.paint_layers else None))
     doc.edit_history = history
     doc.extra_files = extras
     doc.load_warnings = warnings
