@@ -284,6 +284,66 @@ def test_refused_layer_operation_shows_message(window, dialogs) -> None:
     assert len(doc.layers) == 2
 
 
+def drop_on(qtbot, lst, item, y_fraction: float) -> None:
+    """Drop the current row at a height (0 = top, 1 = bottom) of `item`'s row."""
+    rect = lst.visualItemRect(item)
+    pos = QPointF(rect.center().x(), rect.top() + rect.height() * y_fraction)
+    drop = QDropEvent(pos, Qt.DropAction.MoveAction, QMimeData(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    lst.dropEvent(drop)
+
+
+def test_ctrl_g_groups_and_drag_moves_into_and_out_of_the_group(qtbot, window) -> None:
+    doc = window.document
+    lst = window.layers_panel.list
+    top = next(la for la in doc.layers if la.name == "Top")
+    doc.set_active_layer(top)
+    window.canvas.setFocus()
+    count = doc.undo_stack.count()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    group = top.parent
+    assert group.is_group and doc.undo_stack.count() == count + 1
+    assert names_top_first(window) == [group.name, "Top", "Background"]
+    assert lst.currentItem().text(0) == group.name and doc.active_node is group
+    # drag Background onto the middle of the group row: into the group, on top
+    background = doc.layers[0]
+    lst.setCurrentItem(lst.topLevelItem(1))
+    drop_on(qtbot, lst, lst.topLevelItem(0), 0.5)
+    qtbot.waitUntil(lambda: background.parent is group, timeout=2000)
+    assert group.children == [top, background]
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+    # drag Top out, below the group row's lower edge
+    lst.setCurrentItem(lst.rows()[2])
+    assert lst.currentItem().text(0) == "Top"
+    drop_on(qtbot, lst, lst.topLevelItem(0), 0.95)
+    qtbot.waitUntil(lambda: top.parent is doc.root, timeout=2000)
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+    assert doc.root.children == [top, group]
+    # Ctrl+Alt+G ungroups the active group: one step
+    doc.set_active_layer(group)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    assert doc.root.children == [top, background] and doc.layer_by_id(group.id) is None
+    assert names_top_first(window) == ["Background", "Top"]
+    doc.undo_stack.undo()
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+
+
+def test_group_opacity_slider_and_blend_combo_change_the_group(window) -> None:
+    doc = window.document
+    top = next(la for la in doc.layers if la.name == "Top")
+    group = doc.group_layers([top])
+    panel = window.layers_panel
+    assert doc.active_node is group and panel.opacity.isEnabled()
+    panel.opacity.slider.setValue(40)
+    assert group.opacity == pytest.approx(0.4) and top.opacity == 1.0
+    index = panel.blend.findData("exclusion")
+    panel.blend.setCurrentIndex(index)
+    panel.blend.activated.emit(index)
+    assert group.blend_mode == "exclusion"
+
+
 # ------------------------------------------------------------------------------ files
 def test_save_and_reopen_keeps_everything(qtbot, window, tmp_path) -> None:
     doc = window.document

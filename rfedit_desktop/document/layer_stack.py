@@ -113,6 +113,9 @@ class LayerStack(QObject):
         area = QRect()
         for group in arrangement:
             area |= group.bounds()
+        for children in old.values():
+            for child in children:
+                child.parent = None
         for group, children in arrangement.items():
             group.children = list(children)
             for child in children:
