@@ -29,6 +29,11 @@ def target_layer(document, tool: Tool):
         raise DocumentError("Select a layer to paint on.")
     if not layer.visible:
         raise DocumentError(f'Layer "{layer.name}" is hidden: show it to paint on it.')
+    group = layer.parent
+    while group is not None and group is not document.root:
+        if not group.visible:
+            raise DocumentError(f'Group "{group.name}" is hidden: show it to paint in it.')
+        group = group.parent
     return layer, []
 
 
