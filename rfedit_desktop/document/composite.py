@@ -31,31 +31,60 @@ def _read_view(img: QImage, rect: QRect) -> np.ndarray:
     return buf[y : y + rect.height(), x * 4 : (x + w) * 4].reshape(rect.height(), w, 4)
 
 
+class _Canvas:
+    """An image being composited into: one QPainter kept open across the layers Qt blends,
+    closed while numpy writes the pixels."""
+
+    def __init__(self, image: QImage):
+        self.image = image
+        self._painter: QPainter | None = None
+
+    def painter(self) -> QPainter:
+        if self._painter is None:
+            self._painter = QPainter(self.image)
+        return self._painter
+
+    def pixels(self) -> np.ndarray:
+        self.close()
+        return native_view(self.image)
+
+    def close(self) -> None:
+        if self._painter is not None:
+            self._painter.end()
+            self._painter = None
+
+
+def _blend(
+    canvas: _Canvas, at: QPoint, source: QImage, src_rect: QRect, mode: str, opacity: float
+) -> None:
+    qt_mode = composition_mode(mode)
+    if qt_mode is not None and opacity >= 1.0:
+        p = canvas.painter()
+        p.setCompositionMode(qt_mode)
+        p.drawImage(at, source, src_rect)
+        return
+    if source.format() != FORMAT:
+        source = source.convertToFormat(FORMAT)
+    dst_rect = QRect(at, src_rect.size()) & canvas.image.rect()
+    if dst_rect.isEmpty():
+        return
+    src_rect = QRect(src_rect.topLeft() + (dst_rect.topLeft() - at), dst_rect.size())
+    dst = canvas.pixels()[
+        dst_rect.top() : dst_rect.bottom() + 1, dst_rect.left() : dst_rect.right() + 1
+    ]
+    blend_into(dst, _read_view(source, src_rect), mode, opacity)
+
+
 def blend_image(
     target: QImage, at: QPoint, source: QImage, src_rect: QRect, mode: str, opacity: float
 ) -> None:
     """Composite `src_rect` of `source` onto `target` at `at` with a blend mode and opacity.
 
-    The one place pixels are blended: Qt where it is exact (full opacity, see blend.py),
+    The one way pixels are blended: Qt where it is exact (full opacity, see blend.py),
     numpy otherwise."""
-    qt_mode = composition_mode(mode)
-    if qt_mode is not None and opacity >= 1.0:
-        p = QPainter(target)
-        p.setCompositionMode(qt_mode)
-        p.setOpacity(opacity)
-        p.drawImage(at, source, src_rect)
-        p.end()
-        return
-    if source.format() != FORMAT:
-        source = source.convertToFormat(FORMAT)
-    dst_rect = QRect(at, src_rect.size()) & target.rect()
-    if dst_rect.isEmpty():
-        return
-    src_rect = QRect(src_rect.topLeft() + (dst_rect.topLeft() - at), dst_rect.size())
-    dst = native_view(target)[
-        dst_rect.top() : dst_rect.bottom() + 1, dst_rect.left() : dst_rect.right() + 1
-    ]
-    blend_into(dst, _read_view(source, src_rect), mode, opacity)
+    canvas = _Canvas(target)
+    _blend(canvas, at, source, src_rect, mode, opacity)
+    canvas.close()
 
 
 def composite_layers(nodes: Sequence[Node], target: QImage, origin: QPoint, area: QRect) -> None:
@@ -65,14 +94,15 @@ def composite_layers(nodes: Sequence[Node], target: QImage, origin: QPoint, area
     `target`'s pixel (0, 0) is document point `origin`. The area is cleared first. Masks and
     hidden nodes are skipped.
     """
-    p = QPainter(target)
+    canvas = _Canvas(target)
+    p = canvas.painter()
     p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
     p.fillRect(area.translated(-origin), Qt.GlobalColor.transparent)
-    p.end()
-    _paint(nodes, target, origin, area)
+    _paint(nodes, canvas, origin, area)
+    canvas.close()
 
 
-def _paint(nodes: Sequence[Node], target: QImage, origin: QPoint, area: QRect) -> None:
+def _paint(nodes: Sequence[Node], canvas: _Canvas, origin: QPoint, area: QRect) -> None:
     for node in nodes:
         if not node.visible or node.is_mask or node.opacity <= 0:
             continue
@@ -80,22 +110,17 @@ def _paint(nodes: Sequence[Node], target: QImage, origin: QPoint, area: QRect) -
         if inter.isEmpty():
             continue
         if not node.is_group:
-            blend_image(
-                target,
-                inter.topLeft() - origin,
-                node.image,
-                inter.translated(-node.x, -node.y),
-                node.blend_mode,
-                node.opacity,
-            )
+            at = inter.topLeft() - origin
+            src = inter.translated(-node.x, -node.y)
+            _blend(canvas, at, node.image, src, node.blend_mode, node.opacity)
         elif node.composited_as_unit:
-            unit = new_image(inter.width(), inter.height())
+            unit = _Canvas(new_image(inter.width(), inter.height()))
             _paint(node.children, unit, inter.topLeft(), inter)
-            blend_image(
-                target, inter.topLeft() - origin, unit, unit.rect(), node.blend_mode, node.opacity
-            )
+            unit.close()
+            at = inter.topLeft() - origin
+            _blend(canvas, at, unit.image, unit.image.rect(), node.blend_mode, node.opacity)
         else:
-            _paint(node.children, target, origin, area)
+            _paint(node.children, canvas, origin, area)
 
 
 class CompositeCache:
