@@ -3,8 +3,9 @@
 QPainter's composition modes agree with the W3C Compositing Level 1 formulas to rounding (half
 a level, 8-bit) at every alpha for most modes, but only at full layer opacity: its opacity
 arithmetic drifts up to 3 levels, and colour dodge (80 levels), soft light and exclusion (3)
-are off at any opacity. The compositor therefore lets Qt do a fully opaque layer of a mode
-listed with a QPainter mode below, in C++, and sends everything else, and the non-separable
+are off at any opacity. The compositor therefore lets Qt blend the modes listed with a QPainter mode
+below, in C++, at full opacity, and normal layers at any opacity (their pixels scaled by the
+opacity first, which the formula makes equivalent), and sends the rest, and the non-separable
 hue, saturation, color and luminosity that Qt lacks, to `blend_pixels` in numpy.
 tests/test_blend_modes.py holds every mode to the formulas.
 
@@ -29,7 +30,7 @@ _TABLE: dict[str, tuple[QPainter.CompositionMode | None, str, str, str | None]] 
     "darken": (_CM.CompositionMode_Darken, "svg:darken", "Darken", None),
     "lighten": (_CM.CompositionMode_Lighten, "svg:lighten", "Lighten", None),
     "color-dodge": (None, "svg:color-dodge", "Color dodge", None),
-    "color-burn": (_CM.CompositionMode_ColorBurn, "svg:color-burn", "Color burn", None),
+    "color-burn": (None, "svg:color-burn", "Color burn", None),
     "hard-light": (_CM.CompositionMode_HardLight, "svg:hard-light", "Hard light", None),
     "soft-light": (None, "svg:soft-light", "Soft light", None),
     "difference": (_CM.CompositionMode_Difference, "svg:difference", "Difference", None),
@@ -52,8 +53,8 @@ _FROM_SVG = {(v[3] or v[1]): k for k, v in _TABLE.items()}
 
 
 def composition_mode(key: str) -> QPainter.CompositionMode | None:
-    """The QPainter mode that computes a blend-mode key exactly at full opacity, None where
-    only numpy does (KeyError for an unknown key)."""
+    """The QPainter mode that computes a blend-mode key exactly at full layer opacity, None
+    where only numpy does (KeyError for an unknown key)."""
     return _TABLE[key][0]
 
 
