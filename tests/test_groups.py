@@ -262,3 +262,17 @@ def test_thumbnail_is_never_upscaled(tmp_path):
         assert Image.open(io.BytesIO(zf.read("Thumbnails/thumbnail.png"))).size == (40, 30)
     with zipfile.ZipFile(tmp_path / "big.ora") as zf:
         assert Image.open(io.BytesIO(zf.read("Thumbnails/thumbnail.png"))).size == (256, 128)
+
+
+def test_a_group_reads_as_its_own_picture():
+    rng = np.random.default_rng(8)
+    doc, (bg, a, b), (la, lb) = three_layer_doc(rng)
+    group = doc.group_layers([la, lb])
+    doc.set_layer_opacity(group, 0.5)
+    unit = composite(composite(np.zeros_like(a), a, "normal").round().astype(np.uint8),
+                     b, "normal").round().astype(np.uint8)
+    want = composite(np.zeros_like(a), unit, "normal", 0.5)
+    got = doc.layer_array(group, straight=False).astype(np.float64)
+    assert np.abs(got - want).max() <= 2.0
+    with pytest.raises(DocumentError, match="group"):
+        doc.index_of(group)

@@ -204,6 +204,8 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
     def index_of(self, layer: LayerRef) -> int:
         """A raster layer's index in `layers`."""
         node = self.layer(layer)
+        if node.is_group:
+            raise DocumentError(f'"{node.name}" is a group, not one of the layers.')
         return next(i for i, la in enumerate(self.stack.layers()) if la is node)
 
     @property

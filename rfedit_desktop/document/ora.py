@@ -325,6 +325,41 @@ def _visible(el: ET.Element) -> bool:
     return el.get("visibility", "visible") != "hidden"
 
 
+def _nodes(
+    items: list[tuple],
+    parent: LayerGroup,
+    layer_of: dict[int, Layer],
+    used_ids: set[int],
+    label: str,
+    warnings: list[str],
+    selected: list,
+) -> list:
+    """The walked tree as nodes, bottom first: decoded layers (`layer_of`, by element) and new
+    groups; a selected group is appended to `selected`."""
+    nodes = []
+    for item in reversed(items):
+        if item[0] == "layer":
+            node = layer_of.get(id(item[1]))
+            if node is None:  # skipped: no pixels or not a PNG
+                continue
+        else:
+            el = item[1]
+            node = LayerGroup(
+                name=el.get("name", "") or "Group",
+                visible=_visible(el),
+                opacity=_opacity(el, label),
+                blend_mode=_blend(el, warnings),
+                isolated=el.get("isolation") == "isolate",
+            )
+            _keep_id(node, el, used_ids)
+            node.children = _nodes(item[2], node, layer_of, used_ids, label, warnings, selected)
+            if el.get("selected") == "true":
+                selected.append(node)
+        node.parent = parent
+        nodes.append(node)
+    return nodes
+
+
 def _keep_id(node, el: ET.Element, used_ids: set[int]) -> None:
     """Keep a stored id (edit history entries refer to layers by id) unless already taken."""
     raw_id = el.get(_q("id"), "")
@@ -454,31 +489,6 @@ def _build(reader: _Reader, label: str, Document) -> Any:
         layers.append(layer)
         layer_of[id(el)] = layer
 
-    def build_nodes(items: list[tuple], parent: LayerGroup) -> list:
-        nonlocal active
-        nodes = []
-        for item in reversed(items):  # bottom first
-            if item[0] == "layer":
-                node = layer_of.get(id(item[1]))
-                if node is None:
-                    continue
-            else:
-                el = item[1]
-                node = LayerGroup(
-                    name=el.get("name", "") or "Group",
-                    visible=_visible(el),
-                    opacity=_opacity(el, label),
-                    blend_mode=_blend(el, warnings),
-                    isolated=el.get("isolation") == "isolate",
-                )
-                _keep_id(node, el, used_ids)
-                node.children = build_nodes(item[2], node)
-                if el.get("selected") == "true":
-                    active = node
-            node.parent = parent
-            nodes.append(node)
-        return nodes
-
     history: list[dict] = []
     hpath = root.get(_q("history"))
     if hpath:
@@ -500,7 +510,9 @@ def _build(reader: _Reader, label: str, Document) -> Any:
             extras[name[len(EXTRA_DIR) :]] = reader.read(name)
 
     doc = Document(w, h)
-    top = build_nodes(tree, doc.root)
+    selected: list = [active] if active is not None else []
+    top = _nodes(tree, doc.root, layer_of, used_ids, label, warnings, selected)
+    active = selected[-1] if selected else None
     # nodes without a usable stored id got a fresh one before a later node claimed it
     seen: set[int] = set()
     for node in (n for t in top for n in [t, *(t.descendants() if t.is_group else [])]):
