@@ -276,3 +276,22 @@ def test_a_group_reads_as_its_own_picture():
     assert np.abs(got - want).max() <= 2.0
     with pytest.raises(DocumentError, match="group"):
         doc.index_of(group)
+
+
+def test_duplicate_and_flatten_handle_groups():
+    rng = np.random.default_rng(10)
+    doc, _, (la, lb) = three_layer_doc(rng)
+    group = doc.group_layers([la, lb], "g")
+    doc.set_layer_opacity(group, 0.5)
+    before = picture(doc)
+    dup = doc.duplicate_layer(group)
+    assert dup.is_group and [c.name for c in dup.children] == ["a", "b"]
+    assert all(c.parent is dup for c in dup.children) and dup.children[0] is not la
+    doc.undo_stack.undo()
+    assert np.array_equal(picture(doc), before)
+    flat = doc.flatten()
+    assert doc.root.children == [flat] and np.abs(picture(doc) - before).max() <= 1
+    with pytest.raises(DocumentError):
+        doc.layer(la)  # flattened away: no longer part of the document
+    doc.undo_stack.undo()
+    assert doc.layer(la) is la and la.parent is group

@@ -330,6 +330,19 @@ def test_ctrl_g_groups_and_drag_moves_into_and_out_of_the_group(qtbot, window) -
     assert names_top_first(window) == [group.name, "Background", "Top"]
 
 
+def test_move_buttons_step_out_of_a_group_at_its_edge(window) -> None:
+    doc = window.document
+    panel = window.layers_panel
+    top = next(la for la in doc.layers if la.name == "Top")
+    group = doc.group_layers([top], "g")
+    doc.set_active_layer(top)
+    assert panel.act_up.isEnabled() and panel.act_down.isEnabled()
+    panel.act_up.trigger()  # the top of its group: out, above the group
+    assert doc.root.children[-1] is top and group.children == []
+    panel.act_down.trigger()  # back below, at root level
+    assert [n.name for n in doc.root.children] == ["Background", "Top", "g"]
+
+
 def test_group_opacity_slider_and_blend_combo_change_the_group(window) -> None:
     doc = window.document
     top = next(la for la in doc.layers if la.name == "Top")

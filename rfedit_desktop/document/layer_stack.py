@@ -168,6 +168,8 @@ class LayerStack(QObject):
     def replace_all(self, children: list[Node], active: Node | None) -> list[Node]:
         """Swap the whole tree's top level (flatten); returns the old top level."""
         old = list(self.root.children)
+        for child in old:
+            child.parent = None
         self.root.children = list(children)
         for child in children:
             child.parent = self.root
