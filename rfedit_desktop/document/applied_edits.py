@@ -72,9 +72,7 @@ class AppliedEdits:
                 parent, index = self.root, len(self.root.children)
             entry.update(layer_id=layer.id, layer_name=layer.name)
             self.undo_stack.push(
-                C.ApplyEditCommand(
-                    self, entry, text, new_layer=layer, parent=parent, index=index
-                )
+                C.ApplyEditCommand(self, entry, text, new_layer=layer, parent=parent, index=index)
             )
             return layer
         if anchor is None:
@@ -84,7 +82,6 @@ class AppliedEdits:
         entry.update(layer_id=anchor.id, layer_name=anchor.name)
         self.undo_stack.push(C.ApplyEditCommand(self, entry, text, target=anchor, image=img))
         return anchor
-
 
 
 class EditLog:

@@ -68,9 +68,7 @@ def _set_sat(c: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 def _soft_light(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:
     d = np.where(cb <= 0.25, ((16 * cb - 12) * cb + 4) * cb, np.sqrt(cb))
-    return np.where(
-        cs <= 0.5, cb - (1 - 2 * cs) * cb * (1 - cb), cb + (2 * cs - 1) * (d - cb)
-    )
+    return np.where(cs <= 0.5, cb - (1 - 2 * cs) * cb * (1 - cb), cb + (2 * cs - 1) * (d - cb))
 
 
 def _hard_light(cb: np.ndarray, cs: np.ndarray) -> np.ndarray:

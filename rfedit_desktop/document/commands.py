@@ -265,9 +265,7 @@ class StrokeCommand(QUndoCommand):
         if box is not None:
             x, y, w, h = box
             layer = self.tiles.layer
-            self.doc.stack.pixels_touched(
-                layer, QRect(x + layer.x, y + layer.y, w, h), final=True
-            )
+            self.doc.stack.pixels_touched(layer, QRect(x + layer.x, y + layer.y, w, h), final=True)
 
     def redo(self) -> None:
         if self._first:

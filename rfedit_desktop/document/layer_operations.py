@@ -96,8 +96,9 @@ class LayerOperations:
             self.stack.set_active(group)
         return group
 
-    def group_layers(self, nodes: list[LayerRef] | None = None, name: str | None = None
-                     ) -> LayerGroup:
+    def group_layers(
+        self, nodes: list[LayerRef] | None = None, name: str | None = None
+    ) -> LayerGroup:
         """Put `nodes` (default: the active node) into a new group where the topmost was, as
         one undo step (Ctrl+G). They must share a group; the mask cannot be grouped."""
         if nodes is None:
@@ -138,7 +139,9 @@ class LayerOperations:
         active = self.active_node
         if active is node or active is None:
             active = children[-1] if children else None
-        self.undo_stack.push(C.RearrangeCommand(self, arrangement, active, f'Ungroup "{node.name}"'))
+        self.undo_stack.push(
+            C.RearrangeCommand(self, arrangement, active, f'Ungroup "{node.name}"')
+        )
         return children
 
     def mask_for_stroke(self) -> tuple[Layer, list]:
@@ -150,9 +153,7 @@ class LayerOperations:
         if mask is None:
             mask = Layer(name="Edit mask", image=new_image(self._w, self._h), kind=MASK)
             previous = self.active_node
-            prelude.append(
-                C.AddLayerCommand(self, mask, self.root, len(self.root.children), "")
-            )
+            prelude.append(C.AddLayerCommand(self, mask, self.root, len(self.root.children), ""))
             prelude[-1].redo()
             prelude.append(C.SetActiveChild(self, previous))
             prelude[-1].redo()
@@ -179,8 +180,7 @@ class LayerOperations:
         )
         return dup
 
-    def move_layer(self, layer: LayerRef, new_index: int, parent: LayerRef | None = None
-                   ) -> None:
+    def move_layer(self, layer: LayerRef, new_index: int, parent: LayerRef | None = None) -> None:
         """Move a node to `new_index` among the children of `parent` (default: its own group;
         with no groups, `new_index` is its index in the bottom-first `layers`), clamped.
         A `parent` other than its own moves it into or out of a group."""
@@ -316,8 +316,9 @@ class LayerOperations:
             raise DocumentError(f'"{node.name}" is not a group.')
         return node
 
-    def _insertion_point(self, parent: LayerGroup | None, index: int | None
-                         ) -> tuple[LayerGroup, int]:
+    def _insertion_point(
+        self, parent: LayerGroup | None, index: int | None
+    ) -> tuple[LayerGroup, int]:
         """Where a new node goes: `index` of `parent` (default the top level), or above the
         active node in its group, or on top."""
         if index is not None:

@@ -86,9 +86,7 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     layers = doc.layers
     # PNG encoding releases the GIL: encode layers in parallel (one big photo = many layers)
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        pngs = list(
-            pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), layers)
-        )
+        pngs = list(pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), layers))
     png_of = {
         id(la): (f"data/layer{i}.png", data)
         for i, (la, data) in enumerate(zip(layers, pngs, strict=True))
