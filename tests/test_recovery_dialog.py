@@ -13,8 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from rfedit_desktop.document.autosave import AutosaveSession, list_recoverable
-from rfedit_desktop.document.opening import open_image
-from rfedit_desktop.document.opening import load_ora
+from rfedit_desktop.document.opening import load_ora, open_image
 from rfedit_desktop.ui.main_window import MainWindow
 from rfedit_desktop.ui.recovery_dialog import RecoveryDialog
 
