@@ -1,11 +1,12 @@
-"""Document benchmarks: brush latency, undo memory and .ora save/load on a big document.
+"""Document benchmarks: brush latency, undo memory, .ora save/load and groups on a big document.
 
     python benchmarks/bench_document.py                # 4096x4096, 10 layers, 200 strokes
     python benchmarks/bench_document.py --size 1024    # quicker
 
 Prints a table. "Dab to pixels" is the time from a pointer move to up-to-date composite
 pixels of the changed rectangle: the dabs into the layer plus recompositing the dirty part of
-the cached composite from all layers (what a canvas repaint needs). Runs offscreen.
+the cached composite from all layers (what a canvas repaint needs). The last rows put the upper
+layers into a 50 % group (composited as a unit) and time a full recomposite. Runs offscreen.
 """
 
 from __future__ import annotations
@@ -187,6 +188,17 @@ def main() -> None:
         back = load_ora(path)
         rows.append(("load .ora", f"{time.perf_counter() - t:.2f} s"))
         assert len(back.layers) == len(doc.layers)
+    # ---- a group composited as a unit
+    t = time.perf_counter()
+    doc._cache.invalidate()
+    doc.composite()
+    rows.append(("full recomposite, no groups", f"{time.perf_counter() - t:.2f} s"))
+    group = doc.group_layers(doc.layers[1:], "bench group")
+    doc.set_layer_opacity(group, 0.5)
+    t = time.perf_counter()
+    doc._cache.invalidate()
+    doc.composite()
+    rows.append(("full recomposite, 9 layers in a 50 % group", f"{time.perf_counter() - t:.2f} s"))
     rows.append(
         ("process RSS at end", f"{rss_bytes() / 1024**2:.0f} MiB (start {rss0 / 1024**2:.0f})")
     )

@@ -78,10 +78,9 @@ def test_a_long_prompt_names_the_layer_at_a_word_and_keeps_the_whole_prompt(
     assert layer.name == "a large red circle on a blue gradient…"
     assert len(layer.name) <= 40
     assert window.document.applied_edit(layer.id)["prompt"] == prompt
-    item = next(window.layers_panel.list.item(r)
-                for r in range(window.layers_panel.list.count())
-                if window.layers_panel.list.item(r).data(LAYER_ROLE) == layer.id)
-    assert item.text() == layer.name and prompt in item.toolTip()
+    item = next(item for item in window.layers_panel.list.rows()
+                if item.data(0, LAYER_ROLE) == layer.id)
+    assert item.text(0) == layer.name and prompt in item.toolTip(0)
     path = tmp_path / "named.ora"
     window.document.save(path)
     assert load_ora(path).applied_edit(layer.id)["prompt"] == prompt

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRect
 from PySide6.QtGui import QColor
 
 from rfedit_desktop.document import BLEND_MODES, Document, DocumentError
-from rfedit_desktop.document.blend import from_svg_name, svg_name
+from rfedit_desktop.document.blend import exact_name, from_svg_name, svg_name
 from rfedit_desktop.document.image_io import (
     array_to_qimage,
     new_image,
@@ -122,12 +122,26 @@ def test_layer_opacity_mixes_linearly():
     assert np.allclose(px(doc)[:3], (100, 50, 25), atol=1.01)
 
 
+OPENRASTER_0_0_6_OPS = {
+    "svg:src-over", "svg:multiply", "svg:screen", "svg:overlay", "svg:darken", "svg:lighten",
+    "svg:color-dodge", "svg:color-burn", "svg:hard-light", "svg:soft-light", "svg:difference",
+    "svg:color", "svg:luminosity", "svg:hue", "svg:saturation", "svg:plus", "svg:dst-in",
+    "svg:dst-out", "svg:src-atop", "svg:dst-atop",
+}
+
+
 def test_every_blend_mode_has_an_openraster_name_that_maps_back():
     for key in BLEND_MODES:
         name = svg_name(key)
-        assert name.startswith("svg:")
-        assert from_svg_name(name) == (key, True)
-    assert from_svg_name("svg:hue") == ("normal", False)
+        assert name in OPENRASTER_0_0_6_OPS, f"{key} is written as {name}, not a spec value"
+        assert from_svg_name(name, exact_name(key)) == (key, True)
+        if exact_name(key) is None:
+            assert from_svg_name(name) == (key, True)
+    # exclusion has no spec value: other programs see difference, rfedit reads its own back
+    assert svg_name("exclusion") == "svg:difference"
+    assert from_svg_name("svg:difference", "svg:exclusion") == ("exclusion", True)
+    assert from_svg_name("svg:exclusion") == ("exclusion", True)  # as others may write it
+    assert from_svg_name("krita:burn") == ("normal", False)
     assert from_svg_name(None) == ("normal", True)
 
 

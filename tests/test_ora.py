@@ -161,18 +161,21 @@ def test_file_written_by_another_program_opens(tmp_path):
     assert [la.name for la in doc.layers] == ["bottom", "in group", "top"]
     bottom, grouped, top = doc.layers
     assert (top.x, top.y, top.opacity, top.blend_mode) == (1, 2, 0.5, "multiply")
-    assert (grouped.x, grouped.opacity, grouped.visible) == (1, 0.5, False)
+    assert (grouped.x, grouped.opacity, grouped.visible) == (1, 1.0, False)
+    group = grouped.parent
+    assert group.is_group and (group.name, group.opacity) == ("group", 0.5)
+    assert [n.name for n in doc.root.children] == ["bottom", "group", "top"]
     assert bottom.rgba()[0, 0].tolist() == [255, 0, 0, 255] and bottom.visible
     assert doc.size().width() == 8 and doc.edit_history == [] and doc.mask_layer is None
     assert doc.composite().pixelColor(7, 5).alpha() == 0  # outside the 5x4 bottom layer
 
 
 def test_unknown_blend_mode_falls_back_to_normal_with_a_warning(tmp_path):
-    xml = '<image w="2" h="2"><stack><layer src="a.png" composite-op="svg:hue"/></stack></image>'
-    path = hand_made(tmp_path / "hue.ora", xml, {"a.png": png(np.zeros((2, 2, 4), np.uint8))})
+    xml = '<image w="2" h="2"><stack><layer src="a.png" composite-op="krita:burn"/></stack></image>'
+    path = hand_made(tmp_path / "burn.ora", xml, {"a.png": png(np.zeros((2, 2, 4), np.uint8))})
     doc = load_ora(path)
     assert doc.layers[0].blend_mode == "normal"
-    assert any("svg:hue" in w for w in doc.load_warnings)
+    assert any("krita:burn" in w for w in doc.load_warnings)
 
 
 # ------------------------------------------------------------------ hostile and broken files

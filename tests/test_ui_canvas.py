@@ -364,3 +364,26 @@ def test_high_dpi_100_percent_is_one_document_pixel_per_device_pixel() -> None:
     dpr, zoom, reds = out.stdout.strip().splitlines()[-1].split(" ", 2)
     assert float(dpr) == 2.0 and float(zoom) == 1.0
     assert reds == "[0, 255, 0, 255]", "adjacent device pixels show adjacent document pixels"
+
+
+def test_first_mask_stroke_is_one_history_entry(qtbot, window) -> None:
+    """Adding the mask layer, showing it and the stroke are one undo step, not three."""
+    doc = window.document
+    qtbot.keyClick(window.canvas, Qt.Key.Key_M)
+    before = doc.undo_stack.count()
+    layers_before = [la.id for la in doc.layers]
+    mouse_stroke(qtbot, window, [(20, 20), (40, 20)])
+    assert doc.mask_layer is not None
+    assert doc.undo_stack.count() == before + 1
+    doc.undo_stack.undo()
+    assert doc.mask_layer is None and [la.id for la in doc.layers] == layers_before
+    doc.undo_stack.redo()
+    mask = doc.mask_layer
+    assert mask is not None and mask.visible and mask.rgba()[20, 30, 3] == 255
+    # a hidden mask is shown by the next stroke, again in that stroke's one entry
+    doc.set_layer_visible(mask, False)
+    count = doc.undo_stack.count()
+    mouse_stroke(qtbot, window, [(20, 40), (40, 40)])
+    assert mask.visible and doc.undo_stack.count() == count + 1
+    doc.undo_stack.undo()
+    assert not mask.visible and mask.rgba()[40, 30, 3] == 0

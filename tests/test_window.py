@@ -168,16 +168,16 @@ def test_history_click_goes_back(qtbot, window) -> None:
 
 # ------------------------------------------------------------------------------ layers dock
 def names_top_first(window) -> list[str]:
-    lst = window.layers_panel.list
-    return [lst.item(i).text() for i in range(lst.count())]
+    """The layers panel's rows as shown, top first (group children under their group)."""
+    return [item.text(0) for item in window.layers_panel.list.rows()]
 
 
 def test_layers_panel_mirrors_document(window) -> None:
     assert names_top_first(window) == ["Top", "Background"]
     window.document.add_layer("New")
     assert names_top_first(window) == ["New", "Top", "Background"]
-    assert window.layers_panel.list.currentItem().text() == "New"
-    window.layers_panel.list.setCurrentRow(2)
+    assert window.layers_panel.list.currentItem().text(0) == "New"
+    window.layers_panel.list.setCurrentItem(window.layers_panel.list.topLevelItem(2))
     assert window.document.active_layer.name == "Background"
 
 
@@ -186,8 +186,8 @@ def test_drag_reorders_layers_and_undo_restores(qtbot, window) -> None:
     doc.add_layer("Third")
     assert names_top_first(window) == ["Third", "Top", "Background"]
     lst = window.layers_panel.list
-    lst.setCurrentRow(0)  # drag "Third" ...
-    target = lst.visualItemRect(lst.item(2))  # ... onto the lower half of "Background"
+    lst.setCurrentItem(lst.topLevelItem(0))  # drag "Third" ...
+    target = lst.visualItemRect(lst.topLevelItem(2))  # ... onto the lower half of "Background"
     pos = QPointF(target.center().x(), target.bottom() - 1)
     mime = QMimeData()
     drop = QDropEvent(pos, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
@@ -249,8 +249,8 @@ def test_visibility_checkbox_and_opacity_slider_are_undoable(window) -> None:
     doc = window.document
     panel = window.layers_panel
     top = doc.active_layer
-    item = panel.list.item(0)
-    item.setCheckState(Qt.CheckState.Unchecked)
+    item = panel.list.topLevelItem(0)
+    item.setCheckState(0, Qt.CheckState.Unchecked)
     assert top.visible is False
     count = doc.undo_stack.count()
     slider = panel.opacity.slider
@@ -265,15 +265,15 @@ def test_visibility_checkbox_and_opacity_slider_are_undoable(window) -> None:
     assert panel.opacity.value() == 100
     doc.undo_stack.undo()
     assert top.visible is True
-    assert panel.list.item(0).checkState() == Qt.CheckState.Checked
+    assert panel.list.topLevelItem(0).checkState(0) == Qt.CheckState.Checked
 
 
 def test_rename_in_place(window) -> None:
-    item = window.layers_panel.list.item(0)
-    item.setText("Renamed")
+    item = window.layers_panel.list.topLevelItem(0)
+    item.setText(0, "Renamed")
     assert window.document.active_layer.name == "Renamed"
     window.document.undo_stack.undo()
-    assert window.layers_panel.list.item(0).text() == "Top"
+    assert window.layers_panel.list.topLevelItem(0).text(0) == "Top"
 
 
 def test_refused_layer_operation_shows_message(window, dialogs) -> None:
@@ -282,6 +282,79 @@ def test_refused_layer_operation_shows_message(window, dialogs) -> None:
     window.layers_panel.merge_down()
     assert dialogs.shown and dialogs.shown[-1][0] == "warning"
     assert len(doc.layers) == 2
+
+
+def drop_on(qtbot, lst, item, y_fraction: float) -> None:
+    """Drop the current row at a height (0 = top, 1 = bottom) of `item`'s row."""
+    rect = lst.visualItemRect(item)
+    pos = QPointF(rect.center().x(), rect.top() + rect.height() * y_fraction)
+    drop = QDropEvent(pos, Qt.DropAction.MoveAction, QMimeData(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    lst.dropEvent(drop)
+
+
+def test_ctrl_g_groups_and_drag_moves_into_and_out_of_the_group(qtbot, window) -> None:
+    doc = window.document
+    lst = window.layers_panel.list
+    top = next(la for la in doc.layers if la.name == "Top")
+    doc.set_active_layer(top)
+    window.canvas.setFocus()
+    count = doc.undo_stack.count()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    group = top.parent
+    assert group.is_group and doc.undo_stack.count() == count + 1
+    assert names_top_first(window) == [group.name, "Top", "Background"]
+    assert lst.currentItem().text(0) == group.name and doc.active_node is group
+    # drag Background onto the middle of the group row: into the group, on top
+    background = doc.layers[0]
+    lst.setCurrentItem(lst.topLevelItem(1))
+    drop_on(qtbot, lst, lst.topLevelItem(0), 0.5)
+    qtbot.waitUntil(lambda: background.parent is group, timeout=2000)
+    assert group.children == [top, background]
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+    # drag Top out, below the group row's lower edge
+    lst.setCurrentItem(lst.rows()[2])
+    assert lst.currentItem().text(0) == "Top"
+    drop_on(qtbot, lst, lst.topLevelItem(0), 0.95)
+    qtbot.waitUntil(lambda: top.parent is doc.root, timeout=2000)
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+    assert doc.root.children == [top, group]
+    # Ctrl+Alt+G ungroups the active group: one step
+    doc.set_active_layer(group)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    assert doc.root.children == [top, background] and doc.layer_by_id(group.id) is None
+    assert names_top_first(window) == ["Background", "Top"]
+    doc.undo_stack.undo()
+    assert names_top_first(window) == [group.name, "Background", "Top"]
+
+
+def test_move_buttons_step_out_of_a_group_at_its_edge(window) -> None:
+    doc = window.document
+    panel = window.layers_panel
+    top = next(la for la in doc.layers if la.name == "Top")
+    group = doc.group_layers([top], "g")
+    doc.set_active_layer(top)
+    assert panel.act_up.isEnabled() and panel.act_down.isEnabled()
+    panel.act_up.trigger()  # the top of its group: out, above the group
+    assert doc.root.children[-1] is top and group.children == []
+    panel.act_down.trigger()  # back below, at root level
+    assert [n.name for n in doc.root.children] == ["Background", "Top", "g"]
+
+
+def test_group_opacity_slider_and_blend_combo_change_the_group(window) -> None:
+    doc = window.document
+    top = next(la for la in doc.layers if la.name == "Top")
+    group = doc.group_layers([top])
+    panel = window.layers_panel
+    assert doc.active_node is group and panel.opacity.isEnabled()
+    panel.opacity.slider.setValue(40)
+    assert group.opacity == pytest.approx(0.4) and top.opacity == 1.0
+    index = panel.blend.findData("exclusion")
+    panel.blend.setCurrentIndex(index)
+    panel.blend.activated.emit(index)
+    assert group.blend_mode == "exclusion"
 
 
 # ------------------------------------------------------------------------------ files

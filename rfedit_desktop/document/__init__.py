@@ -8,6 +8,7 @@ Main entry points::
     from rfedit_desktop.document import Document, Stroke, BrushSettings, load_ora, save_ora
     doc = Document.new(1024, 768)              # one white "Background" layer
     layer = doc.add_layer("Sketch")            # undoable; becomes active
+    group = doc.group_layers([layer])          # Ctrl+G; doc.root is the tree, doc.layers flat
     s = Stroke(doc, BrushSettings(size=12, color=QColor("red")))
     s.begin(layer, QPointF(10, 10), 1.0); s.move(QPointF(200, 50), 0.7); s.end()
     doc.undo_stack.undo()                      # pixel-exact
@@ -31,7 +32,8 @@ from .image_io import (
     read_image,
     read_image_array,
 )
-from .layer import MASK, PAINT, Layer
+from .layer import MASK, PAINT, Layer, LayerGroup
+from .layer_stack import LayerStack
 from .opening import load_ora, open_image
 from .ora import save_ora
 
@@ -42,6 +44,8 @@ __all__ = [
     "Document",
     "DocumentError",
     "Layer",
+    "LayerGroup",
+    "LayerStack",
     "MASK",
     "PAINT",
     "Stroke",

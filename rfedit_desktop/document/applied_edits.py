@@ -68,10 +68,14 @@ class AppliedEdits:
         if target == "new-layer":
             name = layer_name_for(prompt)
             layer = Layer(name=name, image=img)
-            index = self.index_of(anchor) + 1 if anchor is not None else len(self._layers)
+            if anchor is not None:
+                parent, index = self.stack.position(anchor)
+                index += 1
+            else:
+                parent, index = self.root, len(self.root.children)
             entry.update(layer_id=layer.id, layer_name=layer.name)
             self.undo_stack.push(
-                C.ApplyEditCommand(self, entry, text, new_layer=layer, index=index)
+                C.ApplyEditCommand(self, entry, text, new_layer=layer, parent=parent, index=index)
             )
             return layer
         if anchor is None:
@@ -90,16 +94,25 @@ class AppliedEdits:
                 return entry
         return None
 
-    def _append_history(self, entry: dict) -> None:
-        self.edit_history.append(entry)
-        self.edit_history_changed.emit()
 
-    def _pop_history(self, entry: dict) -> None:
-        for i in range(len(self.edit_history) - 1, -1, -1):
-            if self.edit_history[i] is entry:
-                del self.edit_history[i]
+class EditLog:
+    """`Document.edit_history` as ApplyEditCommand changes it: append or remove one entry and
+    announce it (`edit_history_changed`)."""
+
+    def __init__(self, doc):
+        self._doc = doc
+
+    def append(self, entry: dict) -> None:
+        self._doc.edit_history.append(entry)
+        self._doc.edit_history_changed.emit()
+
+    def remove(self, entry: dict) -> None:
+        history = self._doc.edit_history
+        for i in range(len(history) - 1, -1, -1):
+            if history[i] is entry:
+                del history[i]
                 break
-        self.edit_history_changed.emit()
+        self._doc.edit_history_changed.emit()
 
 
 def layer_name_for(prompt: str, limit: int = LAYER_NAME_LIMIT) -> str:

@@ -60,7 +60,9 @@ class Stroke:
 
     begin/move return the changed document rectangle (also emitted as region_changed). On the
     mask layer the colour is ignored (the mask is coverage only); with `eraser=True` the same
-    stroke erases. `cancel()` restores the layer and pushes nothing.
+    stroke erases. `cancel()` restores the layer and pushes nothing. `prelude` (see
+    Document.mask_for_stroke): commands already run for this stroke, undone with it as one
+    history entry, or at once when the stroke is cancelled or paints nothing.
     """
 
     def __init__(self, document, settings: BrushSettings):
@@ -73,17 +75,23 @@ class Stroke:
         self._residual = 0.0
         self._dirty = QRect()
         self._color = np.zeros(4, np.float32)
+        self._prelude: list = []
         self.dab_count = 0
 
     @property
     def active(self) -> bool:
         return self.layer is not None
 
-    def begin(self, layer, point: QPointF | QPoint, pressure: float = 1.0) -> QRect:
+    def begin(
+        self, layer, point: QPointF | QPoint, pressure: float = 1.0, prelude: list | None = None
+    ) -> QRect:
         """Start on `layer` (Layer or id) with a first dab at `point`."""
         if self.active:
             raise DocumentError("This stroke has already begun.")
         la = self.doc.layer(layer)
+        if la.is_group:
+            raise DocumentError(f'"{la.name}" is a group: select a layer in it to paint.')
+        self._prelude = list(prelude or [])
         self.layer = la
         self._tiles = StrokeTiles(la)
         self._cov = {}
@@ -126,14 +134,17 @@ class Stroke:
         if not self.active:
             return None
         tiles, layer, dirty = self._tiles, self.layer, QRect(self._dirty)
+        prelude = self._prelude
         self._reset()
         if not tiles.tiles:
+            for c in reversed(prelude):
+                c.undo()
             return None
         if layer.is_mask:
             text = "Mask eraser" if self.settings.eraser else "Mask brush"
         else:
             text = "Eraser stroke" if self.settings.eraser else "Brush stroke"
-        cmd = StrokeCommand(self.doc, tiles, dirty, text)
+        cmd = StrokeCommand(self.doc, tiles, dirty, text, prelude)
         self.doc.undo_stack.push(cmd)
         self.doc.history_budget.register(cmd, tiles)
         self.doc.layer_pixels_changed.emit(layer.id)
@@ -145,10 +156,13 @@ class Stroke:
             return
         box = self._tiles.swap()
         layer = self.layer
+        prelude = self._prelude
         self._reset()
         if box is not None:
             x, y, w, h = box
-            self.doc._pixels_changed(layer, QRect(x + layer.x, y + layer.y, w, h))
+            self.doc.stack.pixels_touched(layer, QRect(x + layer.x, y + layer.y, w, h))
+        for c in reversed(prelude):
+            c.undo()
 
     # ------------------------------------------------------------------ internals
     def _reset(self) -> None:
@@ -156,11 +170,12 @@ class Stroke:
         self._tiles = None
         self._cov = {}
         self._last = None
+        self._prelude = []
 
     def _emit(self, rect: QRect) -> QRect:
         if not rect.isEmpty():
             self._dirty |= rect
-            self.doc._pixels_changed(self.layer, rect)
+            self.doc.stack.pixels_touched(self.layer, rect)
         return rect
 
     def _diameter(self, pressure: float) -> float:

@@ -2,50 +2,142 @@
 
 A dab on a 4096x4096 document must not recomposite 16 million pixels of ten layers. The cache
 keeps 256x256 tiles of the composite; each tile remembers the part of it that is stale, and only
-that rectangle is recomposited from the layers (QPainter, bottom to top, each layer with its
-blend mode and opacity). Stale regions come from Document via `invalidate(rect)`.
+that rectangle is recomposited from the layer tree (bottom to top, each layer with its blend
+mode and opacity; a group composited as a unit first when its properties need it). Stale regions
+come from Document via `invalidate(rect)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 
 from .blend import composition_mode
-from .image_io import new_image
-from .layer import Layer
+from .blend_pixels import blend_into
+from .image_io import FORMAT, native_view, new_image
+from .layer import Node
 
 TILE = 256
 
 
-def composite_layers(layers: Sequence[Layer], target: QImage, origin: QPoint, area: QRect) -> None:
-    """Composite `layers` (bottom first) into `target` over `area` (document coordinates).
+def _read_view(img: QImage, rect: QRect) -> np.ndarray:
+    """A read-only HxWx4 view of `rect` of `img` (constBits: never detaches a shared image)."""
+    h, bpl = img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl).reshape(h, bpl)
+    x, y, w = rect.x(), rect.y(), rect.width()
+    return buf[y : y + rect.height(), x * 4 : (x + w) * 4].reshape(rect.height(), w, 4)
+
+
+class _Canvas:
+    """An image being composited into: one QPainter kept open across the layers Qt blends,
+    closed while numpy writes the pixels."""
+
+    def __init__(self, image: QImage):
+        self.image = image
+        self._painter: QPainter | None = None
+
+    def painter(self) -> QPainter:
+        if self._painter is None:
+            self._painter = QPainter(self.image)
+        return self._painter
+
+    def pixels(self) -> np.ndarray:
+        self.close()
+        return native_view(self.image)
+
+    def close(self) -> None:
+        if self._painter is not None:
+            self._painter.end()
+            self._painter = None
+
+
+def _blend(
+    canvas: _Canvas, at: QPoint, source: QImage, src_rect: QRect, mode: str, opacity: float
+) -> None:
+    if source.format() != FORMAT:
+        source = source.convertToFormat(FORMAT)
+    qt_mode = composition_mode(mode)
+    if qt_mode is not None and (opacity >= 1.0 or mode == "normal"):
+        if opacity < 1.0:
+            # Qt's own opacity arithmetic drifts up to 3 levels; source-over of the source
+            # scaled by the opacity is the same formula, and the 8-bit rounding of the scaled
+            # source moves it by at most one level (modes with steeper B would amplify it)
+            faded = _read_view(source, src_rect) * np.float32(opacity)
+            faded += 0.5
+            pixels = faded.astype(np.uint8)
+            h, w = pixels.shape[:2]
+            source = QImage(pixels.data, w, h, w * 4, FORMAT)
+            src_rect = source.rect()
+        p = canvas.painter()
+        p.setCompositionMode(qt_mode)
+        p.drawImage(at, source, src_rect)
+        return
+    dst_rect = QRect(at, src_rect.size()) & canvas.image.rect()
+    if dst_rect.isEmpty():
+        return
+    src_rect = QRect(src_rect.topLeft() + (dst_rect.topLeft() - at), dst_rect.size())
+    dst = canvas.pixels()[
+        dst_rect.top() : dst_rect.bottom() + 1, dst_rect.left() : dst_rect.right() + 1
+    ]
+    blend_into(dst, _read_view(source, src_rect), mode, opacity)
+
+
+def blend_image(
+    target: QImage, at: QPoint, source: QImage, src_rect: QRect, mode: str, opacity: float
+) -> None:
+    """Composite `src_rect` of `source` onto `target` at `at` with a blend mode and opacity.
+
+    The one way pixels are blended: Qt where it is exact (see blend.py),
+    numpy otherwise."""
+    canvas = _Canvas(target)
+    _blend(canvas, at, source, src_rect, mode, opacity)
+    canvas.close()
+
+
+def composite_layers(nodes: Sequence[Node], target: QImage, origin: QPoint, area: QRect) -> None:
+    """Composite the tree `nodes` (bottom first) into `target` over `area` (document
+    coordinates).
 
     `target`'s pixel (0, 0) is document point `origin`. The area is cleared first. Masks and
-    hidden layers are skipped.
+    hidden nodes are skipped.
     """
-    p = QPainter(target)
-    local = area.translated(-origin)
+    canvas = _Canvas(target)
+    p = canvas.painter()
     p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-    p.fillRect(local, Qt.GlobalColor.transparent)
-    for layer in layers:
-        if not layer.visible or layer.is_mask or layer.opacity <= 0:
+    p.fillRect(area.translated(-origin), Qt.GlobalColor.transparent)
+    _paint(nodes, canvas, origin, area)
+    canvas.close()
+
+
+def _paint(nodes: Sequence[Node], canvas: _Canvas, origin: QPoint, area: QRect) -> None:
+    for node in nodes:
+        if not node.visible or node.is_mask or node.opacity <= 0:
             continue
-        inter = layer.bounds() & area
+        inter = node.bounds() & area
         if inter.isEmpty():
             continue
-        p.setCompositionMode(composition_mode(layer.blend_mode))
-        p.setOpacity(layer.opacity)
-        p.drawImage(inter.topLeft() - origin, layer.image, inter.translated(-layer.x, -layer.y))
-    p.end()
+        if not node.is_group:
+            at = inter.topLeft() - origin
+            src = inter.translated(-node.x, -node.y)
+            _blend(canvas, at, node.image, src, node.blend_mode, node.opacity)
+        elif node.composited_as_unit:
+            unit = _Canvas(new_image(inter.width(), inter.height()))
+            _paint(node.children, unit, inter.topLeft(), inter)
+            unit.close()
+            at = inter.topLeft() - origin
+            _blend(canvas, at, unit.image, unit.image.rect(), node.blend_mode, node.opacity)
+        else:
+            _paint(node.children, canvas, origin, area)
 
 
 class CompositeCache:
-    """Tiles of the composite of `layers()` over a width x height canvas."""
+    """Tiles of the composite of the tree `layers()` (top-level nodes) over a width x height
+    canvas."""
 
-    def __init__(self, width: int, height: int, layers: Callable[[], Sequence[Layer]]):
+    def __init__(self, width: int, height: int, layers: Callable[[], Sequence[Node]]):
         self.width = width
         self.height = height
         self._layers = layers

@@ -1,11 +1,12 @@
-"""The Document: a layer stack, its state and signals, and the callbacks its commands use.
+"""The Document: a tree of layers and groups, its state and signals.
 
-Layer order: `layers[0]` is the BOTTOM layer, `layers[-1]` the top (compositing order; the
-OpenRaster writer reverses it because stack.xml lists the top first). Public methods that change
-anything push one QUndoCommand on `undo_stack`, so the history panel shows every change; the
-commands call back into the `_` methods here, which update the composite cache and emit signals.
+Layer order: `layers[0]` is the BOTTOM raster layer, `layers[-1]` the top (compositing order,
+depth first through groups; the OpenRaster writer reverses it because stack.xml lists the top
+first). Public methods that change anything push one QUndoCommand on `undo_stack`, so the
+history panel shows every change; the commands change the `stack` (a LayerStack), whose
+signals the Document turns into cache invalidation and its own signals.
 
-Layers are named in the API by a Layer object or its integer `id` (ids are stable across
+Layers and groups are named in the API by the object or its integer `id` (ids are stable across
 reordering; indexes are not). The public API is split by concern into mixins:
 `layer_operations` (undoable layer changes), `pixel_access` (composite, layers and mask as
 pixels) and `applied_edits` (AI results and their history).
@@ -17,20 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRect, QSize, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QUndoStack
+from PySide6.QtGui import QColor, QUndoStack
 
-from .applied_edits import AppliedEdits
+from .applied_edits import AppliedEdits, EditLog
 from .composite import CompositeCache
 from .errors import DocumentError
 from .history import DEFAULT_BUDGET, HistoryBudget
 from .image_io import new_image
-from .layer import Layer
+from .layer import Layer, LayerGroup, Node
 from .layer_operations import LayerOperations
+from .layer_stack import LayerStack
 from .limits import check_size
 from .pixel_access import PixelAccess
 from .selection_state import DocumentSelection
 
-LayerRef = Layer | int
+LayerRef = Layer | LayerGroup | int
 
 DEFAULT_UNDO_LIMIT = 1000
 WHITE = QColor(255, 255, 255)
@@ -47,7 +49,8 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
     - `layers_changed()`: the list or a property of a layer changed (refresh the layers panel).
     - `layer_pixels_changed(int)`: a layer's pixels changed (layer id; refresh its thumbnail).
       Emitted per finished command, not per dab.
-    - `active_layer_changed(int)`: index of the new active layer in `layers` (-1: none).
+    - `active_layer_changed(int)`: index of the new active layer in `layers` (-1: none, or a
+      group is active).
     - `modified_changed(bool)`: unsaved changes appeared or disappeared (title mark).
     - `file_path_changed(str)`: after save-as or load.
     - `edit_history_changed()`: an AI edit was applied, undone or redone.
@@ -77,20 +80,26 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
         super().__init__(parent)
         check_size(width, height, "The document")
         self._w, self._h = int(width), int(height)
-        self._layers: list[Layer] = []
-        self._active: Layer | None = None
+        self.stack = LayerStack(self)
+        """The layer tree; commands change the document through it."""
+        self.stack.region_changed.connect(self._composite_changed)
+        self.stack.structure_changed.connect(self.layers_changed)
+        self.stack.pixels_changed.connect(self.layer_pixels_changed)
+        self.stack.active_changed.connect(self._emit_active)
         self._file_path: str | None = None
         self.source_path: str | None = None
         """The image file this document was opened from (not a project file), if any."""
         self.edit_history: list[dict] = []
         """Applied AI edits, oldest first: prompt, parameters, seed, target layer, time."""
+        self.edit_log = EditLog(self)
         self.extra_files: dict[str, bytes] = {}
         """Other rfedit data saved under data/rfedit/ in the .ora (e.g. cached latents)."""
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(max(0, int(undo_limit)))
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.history_budget = HistoryBudget(memory_budget)
-        self._cache = CompositeCache(self._w, self._h, lambda: self._layers)
+        root = self.stack.root
+        self._cache = CompositeCache(self._w, self._h, lambda: root.children)
         self._merge_gen = 0
         self.selection = DocumentSelection(self)
 
@@ -131,54 +140,79 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
 
     @property
     def layers(self) -> list[Layer]:
-        """The stack, bottom first. A copy: change it through the methods below."""
-        return list(self._layers)
+        """The raster layers, bottom first, depth first through groups. A copy: change it
+        through the methods below."""
+        return self.stack.layers()
+
+    @property
+    def root(self) -> LayerGroup:
+        """The top of the layer tree (read it; change it through the methods below)."""
+        return self.stack.root
+
+    @property
+    def nodes(self) -> list[Node]:
+        """Every layer and group, bottom first (a group after its children)."""
+        return self.stack.nodes()
 
     @property
     def paint_layers(self) -> list[Layer]:
-        return [la for la in self._layers if not la.is_mask]
+        return [la for la in self.stack.layers() if not la.is_mask]
 
     @property
     def mask_layer(self) -> Layer | None:
         """The edit-region mask layer, if the document has one."""
-        return next((la for la in self._layers if la.is_mask), None)
+        return next((la for la in self.stack.layers() if la.is_mask), None)
+
+    @property
+    def active_node(self) -> Node | None:
+        """The selected layer or group (the layers panel's current row)."""
+        return self.stack.active
 
     @property
     def active_layer(self) -> Layer | None:
-        return self._active
+        """The selected raster layer (None while a group is selected)."""
+        node = self.stack.active
+        return None if node is None or node.is_group else node
 
     @property
     def active_index(self) -> int:
-        return self.index_of(self._active) if self._active is not None else -1
+        layer = self.active_layer
+        return self.index_of(layer) if layer is not None else -1
 
     def set_active_layer(self, layer: LayerRef | None) -> None:
-        """Select the layer brushes paint on (not an undoable change)."""
-        self._set_active(None if layer is None else self.layer(layer))
+        """Select the layer or group brushes and layer actions work on (not undoable)."""
+        self.stack.set_active(None if layer is None else self.layer(layer))
 
     def edit_target_layer(self) -> Layer | None:
         """The paint layer an AI edit reads or replaces: the active layer, or while the mask is
         active (the artist just painted the region) the top paint layer."""
-        if self._active is not None and not self._active.is_mask:
-            return self._active
+        active = self.active_layer
+        if active is not None and not active.is_mask:
+            return active
         paint = self.paint_layers
         return paint[-1] if paint else None
 
-    def layer(self, ref: LayerRef) -> Layer:
-        """The Layer for a Layer or id; DocumentError if it is not in this document."""
-        if isinstance(ref, Layer):
-            if ref in self._layers:
+    def layer(self, ref: LayerRef) -> Node:
+        """The layer or group for an object or id; DocumentError if it is not in this
+        document."""
+        if isinstance(ref, (Layer, LayerGroup)):
+            if ref is not self.stack.root and self.stack.contains(ref):
                 return ref
             raise DocumentError(f'Layer "{ref.name}" is not in this document.')
-        for la in self._layers:
-            if la.id == ref:
-                return la
-        raise DocumentError(f"No layer with id {ref}.")
+        node = self.stack.find(ref)
+        if node is None:
+            raise DocumentError(f"No layer with id {ref}.")
+        return node
 
-    def layer_by_id(self, layer_id: int) -> Layer | None:
-        return next((la for la in self._layers if la.id == layer_id), None)
+    def layer_by_id(self, layer_id: int) -> Node | None:
+        return self.stack.find(layer_id)
 
     def index_of(self, layer: LayerRef) -> int:
-        return self._layers.index(self.layer(layer))
+        """A raster layer's index in `layers`."""
+        node = self.layer(layer)
+        if node.is_group:
+            raise DocumentError(f'"{node.name}" is a group, not one of the layers.')
+        return next(i for i, la in enumerate(self.stack.layers()) if la is node)
 
     @property
     def file_path(self) -> str | None:
@@ -224,75 +258,17 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
         becomes a new history entry."""
         self._merge_gen += 1
 
-    # ----------------------------------------------------------------- used by commands/brush
+    # ----------------------------------------------------------------- stack signals
     @Slot(bool)
     def _on_clean_changed(self, clean: bool) -> None:
         # a method slot (not a lambda), so Qt drops the connection when the document dies
         self.modified_changed.emit(not clean)
 
-    def _set_prop(self, layer: Layer, prop: str, value: Any) -> None:
-        before = layer.bounds()
-        if prop == "offset":
-            layer.x, layer.y = value
-        else:
-            setattr(layer, prop, value)
-        if prop not in ("name", "alpha_locked"):
-            self._composite_changed(before | layer.bounds(), mask_only=layer.is_mask)
-        self.layers_changed.emit()
-
-    def _insert(self, layer: Layer, index: int) -> None:
-        self._layers.insert(index, layer)
-        self._composite_changed(layer.bounds(), mask_only=layer.is_mask)
-        self.layers_changed.emit()
-        self._emit_active()
-
-    def _remove(self, layer: Layer) -> None:
-        self._layers.remove(layer)
-        if self._active is layer:
-            self._active = None
-        self._composite_changed(layer.bounds(), mask_only=layer.is_mask)
-        self.layers_changed.emit()
-        self._emit_active()
-
-    def _move(self, layer: Layer, index: int) -> None:
-        self._layers.remove(layer)
-        self._layers.insert(index, layer)
-        self._composite_changed(self.rect())
-        self.layers_changed.emit()
-        self._emit_active()
-
-    def _set_stack(self, layers: list[Layer], active: Layer | None) -> None:
-        self._layers = list(layers)
-        self._active = active if active in self._layers else None
-        self._composite_changed(self.rect())
-        self.layers_changed.emit()
-        self._emit_active()
-
-    def _replace_image(self, layer: Layer, image: QImage, x: int, y: int) -> None:
-        before = layer.bounds()
-        layer.image, layer.x, layer.y = image, x, y
-        self._composite_changed(before | layer.bounds(), mask_only=layer.is_mask)
-        self.layer_pixels_changed.emit(layer.id)
-        self.layers_changed.emit()
-
-    def _set_size(self, width: int, height: int) -> None:
-        """New canvas size (image_ops' commands move the layers and selection themselves)."""
-        self._w, self._h = int(width), int(height)
-        self._cache = CompositeCache(self._w, self._h, lambda: self._layers)
-        self.size_changed.emit(self.size())
-        self.region_changed.emit(self.rect())
-
-    def _set_active(self, layer: Layer | None) -> None:
-        if layer is not None and layer not in self._layers:
-            layer = None
-        if layer is self._active:
-            return
-        self._active = layer
-        self._emit_active()
-
+    @Slot()
     def _emit_active(self) -> None:
         self.active_layer_changed.emit(self.active_index)
 
+    @Slot(QRect, bool)
     def _composite_changed(self, rect: QRect, mask_only: bool = False) -> None:
         rect = rect & self.rect()
         if rect.isEmpty():
@@ -301,11 +277,13 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
             self._cache.invalidate(rect)
         self.region_changed.emit(rect)
 
-    def _pixels_changed(self, layer: Layer, rect: QRect, final: bool = False) -> None:
-        """A brush or an undo changed `rect` (document coordinates) of `layer`."""
-        self._composite_changed(rect, mask_only=layer.is_mask)
-        if final:
-            self.layer_pixels_changed.emit(layer.id)
+    def _set_size(self, width: int, height: int) -> None:
+        """New canvas size (image_ops' commands move the layers and selection themselves)."""
+        self._w, self._h = int(width), int(height)
+        root = self.stack.root
+        self._cache = CompositeCache(self._w, self._h, lambda: root.children)
+        self.size_changed.emit(self.size())
+        self.region_changed.emit(self.rect())
 
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path | None = None) -> None:
@@ -322,7 +300,7 @@ class Document(LayerOperations, PixelAccess, AppliedEdits, QObject):
 
     def nbytes(self) -> int:
         """Bytes of pixels in layers (the undo history and caches not included)."""
-        return sum(la.nbytes() for la in self._layers)
+        return sum(la.nbytes() for la in self.stack.layers())
 
     def __deepcopy__(self, memo):  # pragma: no cover - guard against accidental copies
         raise TypeError("Documents are not copyable; save and load instead.")

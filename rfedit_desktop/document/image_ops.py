@@ -109,7 +109,7 @@ class CropCommand(QUndoCommand):
         doc._set_size(rect.width(), rect.height())
         for part in self.parts:
             img, pos = part.cut(rect)
-            doc._replace_image(part.layer, img, pos.x(), pos.y())
+            doc.stack.replace_image(part.layer, img, pos.x(), pos.y())
         sel = self.old_selection
         new_sel = None
         if sel is not None:
@@ -123,7 +123,7 @@ class CropCommand(QUndoCommand):
             keep = part.old_rect & self.rect
             offset = keep.topLeft() - part.old_rect.topLeft() if not keep.isEmpty() else QPoint()
             img, pos = part.restore(offset)
-            doc._replace_image(part.layer, img, pos.x(), pos.y())
+            doc.stack.replace_image(part.layer, img, pos.x(), pos.y())
         doc.selection._set(self.old_selection)
 
 
@@ -191,7 +191,7 @@ def _rotate_doc(doc: Document, kind: str) -> None:
             "flip-v": (x, H - (y + h)),
         }[kind]
         img = _rotate_image(la.image, kind)
-        doc._replace_image(la, img, *pos)
+        doc.stack.replace_image(la, img, *pos)
     sel = doc.selection.value
     if sel is not None:
         full = sel.full(W, H)
@@ -288,7 +288,7 @@ class ImageSizeCommand(QUndoCommand):
     def _apply(self, size, entries, sel) -> None:
         self.doc._set_size(*size)
         for la, img, x, y in entries:
-            self.doc._replace_image(la, img, x, y)
+            self.doc.stack.replace_image(la, img, x, y)
         self.doc.selection._set(sel)
 
     def redo(self) -> None:

@@ -1,11 +1,13 @@
-"""One layer of the stack: pixels plus the properties that say how they are composited.
+"""The nodes of the layer stack: a raster Layer (pixels plus how they are composited) and a
+LayerGroup (child nodes composited together, OpenRaster's nested <stack>).
 
 Pixels are a QImage in ARGB32_Premultiplied rather than a numpy array: QPainter composites that
 format in C++ (blend modes, opacity, offsets) without conversion, the window can draw a layer or
 its thumbnail directly, and numpy still gets a zero-copy view for brush dabs (`array()`).
 
-A Layer is plain data. Change it only through Document methods (they push undo commands and
-emit signals); writing its fields directly bypasses the history and the composite cache.
+Both are plain data. Change them only through Document methods (they push undo commands, which
+change the document's LayerStack, which signals); writing fields directly bypasses the history
+and the composite cache.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class Layer:
     y: int = 0
     alpha_locked: bool = False
     id: int = field(default_factory=next_layer_id)
+    parent: LayerGroup | None = field(default=None, repr=False)
+    """The group holding this layer (the stack's root for a top-level layer); set by LayerStack."""
+
+    is_group = False
 
     @property
     def is_mask(self) -> bool:
@@ -119,3 +125,85 @@ class Layer:
             "width": self.width,
             "height": self.height,
         }
+
+
+@dataclass(eq=False)
+class LayerGroup:
+    """Child nodes (bottom first) composited together, then onto what lies below.
+
+    A group with opacity below 1, a blend mode other than normal or `isolated` set is
+    composited as a unit first (OpenRaster's isolation rule, `isolation="isolate"` or "auto");
+    a normal, fully opaque, non-isolated group passes its children through to the backdrop,
+    which gives the same picture and costs no buffer.
+    """
+
+    name: str
+    children: list[Layer | LayerGroup] = field(default_factory=list)
+    visible: bool = True
+    opacity: float = 1.0
+    blend_mode: str = "normal"
+    isolated: bool = False
+    id: int = field(default_factory=next_layer_id)
+    parent: LayerGroup | None = field(default=None, repr=False)
+
+    is_group = True
+    is_mask = False
+    kind = "group"
+    alpha_locked = False
+
+    @property
+    def composited_as_unit(self) -> bool:
+        return self.isolated or self.opacity < 1.0 or self.blend_mode != "normal"
+
+    def bounds(self) -> QRect:
+        """The union of the children's rectangles (empty for an empty group)."""
+        out = QRect()
+        for child in self.children:
+            out |= child.bounds()
+        return out
+
+    def descendants(self) -> list[Layer | LayerGroup]:
+        """Every node inside, depth first, bottom first (a group after its children)."""
+        out: list[Layer | LayerGroup] = []
+        for child in self.children:
+            if child.is_group:
+                out.extend(child.descendants())
+            out.append(child)
+        return out
+
+    def layers(self) -> list[Layer]:
+        """The raster layers inside, bottom first."""
+        return [n for n in self.descendants() if not n.is_group]
+
+    def nbytes(self) -> int:
+        return sum(la.nbytes() for la in self.layers())
+
+    def copy(self, name: str | None = None) -> LayerGroup:
+        """A deep copy with new ids (for duplicate)."""
+        group = LayerGroup(
+            name=self.name if name is None else name,
+            visible=self.visible,
+            opacity=self.opacity,
+            blend_mode=self.blend_mode,
+            isolated=self.isolated,
+        )
+        group.children = [child.copy() for child in self.children]
+        for child in group.children:
+            child.parent = group
+        return group
+
+    def properties(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "visible": self.visible,
+            "opacity": self.opacity,
+            "blend_mode": self.blend_mode,
+            "isolated": self.isolated,
+            "children": [child.id for child in self.children],
+        }
+
+
+Node = Layer | LayerGroup
+"""Anything in the layer stack."""

@@ -24,23 +24,22 @@ def load_ora(path: str | Path, progress: ProgressFn | None = None) -> Document:
 
 def ora_document(contents: OraContents, path: str | Path) -> Document:
     """The Document of what `read_ora` read from `path` (on the thread that will own it)."""
-    layers = contents.layers
     used: set[int] = set()
-    for layer, stored in zip(layers, contents.stored_ids, strict=True):
+    for node, stored in contents.stored_ids:
         if stored is not None and stored not in used:
-            layer.id = stored  # keep ids stable, edit history entries refer to them
+            node.id = stored  # keep ids stable, edit history entries refer to them
             used.add(stored)
             reserve_layer_id(stored)
-    # layers without a usable stored id got a fresh one before a later layer claimed it
+    # nodes without a usable stored id got a fresh one before a later node claimed it
     seen: set[int] = set()
-    for layer in layers:
-        if layer.id in seen:
-            layer.id = next_layer_id()
-        seen.add(layer.id)
+    for node, _ in contents.stored_ids:
+        if node.id in seen:
+            node.id = next_layer_id()
+        seen.add(node.id)
     doc = Document(contents.width, contents.height)
-    for layer in layers:
-        doc._insert(layer, len(doc._layers))
-    doc._set_active(contents.active or (doc.paint_layers[-1] if doc.paint_layers else None))
+    for node in contents.top:
+        doc.stack.insert(node, doc.root, len(doc.root.children))
+    doc.stack.set_active(contents.active or (doc.paint_layers[-1] if doc.paint_layers else None))
     doc.edit_history = contents.history
     doc.extra_files = contents.extras
     doc.load_warnings = contents.warnings

@@ -1,12 +1,15 @@
 """OpenRaster (.ora, spec 0.0.6) project files: our native format, readable by GIMP, Krita and
 MyPaint.
 
-Layout written: `mimetype` (first, stored, "image/openraster"), `stack.xml` (top layer first),
-`data/layerN.png` (8-bit straight RGBA), `Thumbnails/thumbnail.png` (<= 256 px),
-`mergedimage.png`. rfedit's extras live under `data/rfedit/` and are named by attributes in the
-`rfedit` XML namespace, which other programs ignore: `rfedit:history` on <image> (the AI edit
-history as JSON), `rfedit:kind="mask"`, `rfedit:id`, `rfedit:alpha-locked` and
-`rfedit:overlay-visible` on layers. The mask layer is written `visibility="hidden"` so another
+Layout written: `mimetype` (first, stored, "image/openraster"), `stack.xml` (top layer first;
+groups as nested <stack> elements with name, opacity, visibility, composite-op and isolation,
+as Krita and MyPaint write them), `data/layerN.png` (8-bit straight RGBA),
+`Thumbnails/thumbnail.png` (<= 256 px, never upscaled), `mergedimage.png`. rfedit's extras live
+under `data/rfedit/` and are named by attributes in the `rfedit` XML namespace, which other
+programs ignore: `rfedit:history` on <image> (the AI edit history as JSON), `rfedit:kind="mask"`,
+`rfedit:id`, `rfedit:alpha-locked` and `rfedit:overlay-visible` on layers, and
+`rfedit:composite-op` where the spec has no value for a blend mode (exclusion: written as
+`svg:difference`, read back exactly). The mask layer is written `visibility="hidden"` so another
 program does not paint it over the picture.
 
 Reading trusts nothing: members are read by name into memory (never extracted), names with
@@ -41,10 +44,10 @@ from PySide6.QtGui import QImage
 from ..errors import FileError
 from ..files.atomic import atomic_write, remove_stale_temporaries
 from ..imaging.decode import to_array, with_alpha
-from .blend import from_svg_name, svg_name
+from .blend import exact_name, from_svg_name, svg_name
 from .errors import DocumentError
 from .image_io import array_to_qimage, qimage_to_array
-from .layer import MASK, PAINT, Layer
+from .layer import MASK, PAINT, Layer, LayerGroup
 from .limits import MAX_MEMBER_BYTES, MAX_ORA_UNCOMPRESSED, MAX_RATIO, check_size
 
 log = logging.getLogger(__name__)
@@ -87,33 +90,15 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     stack = ET.SubElement(root, "stack")
     members: list[tuple[str, bytes]] = []
     layers = doc.layers
-    top_first = list(reversed(layers))  # stack.xml lists the top layer first
     # PNG encoding releases the GIL: encode layers in parallel (one big photo = many layers)
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        pngs = list(
-            pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), top_first)
-        )
-    for i, layer in enumerate(top_first):
-        src = f"data/layer{len(layers) - 1 - i}.png"
-        members.append((src, pngs[i]))
-        attrs = {
-            "src": src,
-            "name": layer.name,
-            "x": str(layer.x),
-            "y": str(layer.y),
-            "opacity": repr(float(layer.opacity)),
-            "visibility": "visible" if layer.visible and not layer.is_mask else "hidden",
-            "composite-op": svg_name(layer.blend_mode),
-        }
-        el = ET.SubElement(stack, "layer", attrs)
-        el.set(_q("id"), str(layer.id))
-        if layer.is_mask:
-            el.set(_q("kind"), MASK)
-            el.set(_q("overlay-visible"), "true" if layer.visible else "false")
-        if layer.alpha_locked:
-            el.set(_q("alpha-locked"), "true")
-        if layer is doc.active_layer:
-            el.set("selected", "true")
+        pngs = list(pool.map(lambda la: _png_bytes(la.rgba(straight=True), compress_level), layers))
+    png_of = {
+        id(la): (f"data/layer{i}.png", data)
+        for i, (la, data) in enumerate(zip(layers, pngs, strict=True))
+    }
+    members.extend(reversed(list(png_of.values())))  # top first, as before
+    _write_children(stack, doc.root, png_of, doc.active_node)
     if doc.edit_history:
         root.set(_q("history"), HISTORY_PATH)
         history = json.dumps(doc.edit_history, ensure_ascii=False, indent=1).encode("utf-8")
@@ -125,12 +110,14 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
     merged = doc.composite()
-    thumb = merged.scaled(
-        THUMBNAIL_SIDE,
-        THUMBNAIL_SIDE,
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+    thumb = merged
+    if max(merged.width(), merged.height()) > THUMBNAIL_SIDE:  # the spec: never upscale
+        thumb = merged.scaled(
+            THUMBNAIL_SIDE,
+            THUMBNAIL_SIDE,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
@@ -150,6 +137,39 @@ def ora_bytes(doc, compress_level: int = 1) -> bytes:
             compress_type=zipfile.ZIP_STORED,
         )
     return buf.getvalue()
+
+
+def _common_attrs(node) -> dict[str, str]:
+    return {
+        "name": node.name,
+        "opacity": repr(float(node.opacity)),
+        "visibility": "visible" if node.visible and not node.is_mask else "hidden",
+        "composite-op": svg_name(node.blend_mode),
+    }
+
+
+def _write_children(stack: ET.Element, group, png_of: dict, active) -> None:
+    """`group`'s children as <layer> and nested <stack> elements, top first."""
+    for node in reversed(group.children):
+        if node.is_group:
+            el = ET.SubElement(stack, "stack", _common_attrs(node))
+            el.set("isolation", "isolate" if node.isolated else "auto")
+            _write_children(el, node, png_of, active)
+        else:
+            attrs = {"src": png_of[id(node)][0], **_common_attrs(node)}
+            attrs["x"], attrs["y"] = str(node.x), str(node.y)
+            el = ET.SubElement(stack, "layer", attrs)
+            if node.is_mask:
+                el.set(_q("kind"), MASK)
+                el.set(_q("overlay-visible"), "true" if node.visible else "false")
+            if node.alpha_locked:
+                el.set(_q("alpha-locked"), "true")
+        el.set(_q("id"), str(node.id))
+        exact = exact_name(node.blend_mode)
+        if exact:
+            el.set(_q("composite-op"), exact)
+        if node is active:
+            el.set("selected", "true")
 
 
 def save_ora(doc, path: str | Path, compress_level: int = 1) -> None:
@@ -274,36 +294,100 @@ def _num(el: ET.Element, key: str, default: float, label: str) -> float:
 def _walk(
     stack: ET.Element,
     label: str,
-    warnings: list[str],
     dx: int = 0,
     dy: int = 0,
-    opacity: float = 1.0,
-    visible: bool = True,
     depth: int = 0,
-) -> list[tuple[ET.Element, int, int, float, bool]]:
-    """Layer elements top first, nested stacks flattened into their parent (offsets added,
-    opacity multiplied, visibility combined; a group's own blend mode is not kept)."""
+) -> list[tuple]:
+    """The children of a <stack>, top first: ("layer", element, x, y) or
+    ("group", element, children). A group's own x, y (rare) are added to its layers."""
     if depth > 32:
         raise DocumentError(f'"{label}": layer groups are nested too deeply.')
-    out = []
+    out: list[tuple] = []
     for el in stack:
         tag = el.tag.rsplit("}", 1)[-1]
         x = dx + int(_num(el, "x", 0, label))
         y = dy + int(_num(el, "y", 0, label))
         if abs(x) > MAX_OFFSET or abs(y) > MAX_OFFSET:
             raise DocumentError(f'"{label}": a layer is placed implausibly far away ({x}, {y}).')
-        op = opacity * min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
-        vis = visible and el.get("visibility", "visible") != "hidden"
         if tag == "layer":
-            out.append((el, x, y, op, vis))
+            out.append(("layer", el, x, y))
         elif tag == "stack":
-            if el.get("composite-op") not in (None, "svg:src-over"):
-                warnings.append(
-                    f'Group "{el.get("name", "")}" blend mode {el.get("composite-op")} was not kept.'
-                )
-            out.extend(_walk(el, label, warnings, x, y, op, vis, depth + 1))
+            out.append(("group", el, _walk(el, label, x, y, depth + 1)))
         # text, filters and unknown elements are ignored
     return out
+
+
+def _leaves(items: list[tuple]) -> list[tuple]:
+    """The ("layer", ...) items of a walked tree, top first."""
+    out: list[tuple] = []
+    for item in items:
+        out.extend(_leaves(item[2]) if item[0] == "group" else [item])
+    return out
+
+
+def _count(items: list[tuple]) -> int:
+    return sum(1 + (_count(it[2]) if it[0] == "group" else 0) for it in items)
+
+
+def _blend(el: ET.Element, warnings: list[str]) -> str:
+    blend, known = from_svg_name(el.get("composite-op"), el.get(_q("composite-op")))
+    if not known:
+        warnings.append(
+            f'Layer "{el.get("name", "")}": blend mode {el.get("composite-op")} is not '
+            "supported; using normal."
+        )
+    return blend
+
+
+def _opacity(el: ET.Element, label: str) -> float:
+    return min(max(_num(el, "opacity", 1.0, label), 0.0), 1.0)
+
+
+def _visible(el: ET.Element) -> bool:
+    return el.get("visibility", "visible") != "hidden"
+
+
+def _nodes(
+    items: list[tuple],
+    layer_of: dict[int, Layer],
+    stored: list[tuple],
+    label: str,
+    warnings: list[str],
+    selected: list,
+) -> list:
+    """The walked tree as nodes, bottom first, without parents yet: decoded layers (`layer_of`,
+    by element) and new groups (with their stored ids appended to `stored`); a selected group
+    is appended to `selected`."""
+    nodes = []
+    for item in reversed(items):
+        if item[0] == "layer":
+            node = layer_of.get(id(item[1]))
+            if node is None:  # skipped: no pixels or not a PNG
+                continue
+        else:
+            el = item[1]
+            node = LayerGroup(
+                name=el.get("name", "") or "Group",
+                visible=_visible(el),
+                opacity=_opacity(el, label),
+                blend_mode=_blend(el, warnings),
+                isolated=el.get("isolation") == "isolate",
+            )
+            stored.append((node, _stored_id(el)))
+            node.children = _nodes(item[2], layer_of, stored, label, warnings, selected)
+            for child in node.children:
+                child.parent = node
+            if el.get("selected") == "true":
+                selected.append(node)
+        nodes.append(node)
+    return nodes
+
+
+def _stored_id(el: ET.Element) -> int | None:
+    """The rfedit:id a file gave a node, if usable (edit history entries refer to layers by
+    id; `opening.ora_document` keeps it unless already taken)."""
+    raw_id = el.get(_q("id"), "")
+    return int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None
 
 
 @dataclass
@@ -311,14 +395,15 @@ class OraContents:
     """What an .ora holds, read and checked but not yet a Document (that is built on the GUI
     thread by `opening.load_ora`, so the slow part can run on another thread).
 
-    `layers` are bottom first; `stored_ids[i]` is the rfedit:id the file gave layer i, if any.
+    `top` is the top-level nodes (layers and groups), bottom first, with no parent yet;
+    `stored_ids` pairs every node with the rfedit:id the file gave it, if any.
     """
 
     width: int
     height: int
-    layers: list[Layer]
-    stored_ids: list[int | None]
-    active: Layer | None
+    top: list[Layer | LayerGroup]
+    stored_ids: list[tuple[Layer | LayerGroup, int | None]]
+    active: Layer | LayerGroup | None
     history: list[dict]
     extras: dict[str, bytes]
     warnings: list[str]
@@ -384,17 +469,19 @@ def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraConten
     if stack is None:
         raise DocumentError(f'"{label}": stack.xml has no layer stack.')
 
-    entries = _walk(stack, label, warnings)
-    if len(entries) > MAX_LAYERS:
+    tree = _walk(stack, label)
+    entries = _leaves(tree)
+    if _count(tree) > MAX_LAYERS:
         raise DocumentError(
-            f'"{label}" has {len(entries)} layers; rfedit opens at most {MAX_LAYERS}.'
+            f'"{label}" has {_count(tree)} layers; rfedit opens at most {MAX_LAYERS}.'
         )
     # first pass: read every layer's PNG header, so the total size is known before decoding;
     # layers may share a member, which is read (and below decoded) once
     sources: list[tuple[ET.Element, int, int, float, bool, str]] = []
     blobs: dict[str, bytes] = {}
     total_pixels = 0
-    for el, x, y, opacity, visible in reversed(entries):  # bottom first
+    for _, el, x, y in reversed(entries):  # bottom first
+        opacity, visible = _opacity(el, label), _visible(el)
         src = el.get("src", "")
         if not src:
             warnings.append(f'Layer "{el.get("name", "")}" has no pixels; skipped.')
@@ -420,20 +507,15 @@ def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraConten
             )
         sources.append((el, x, y, opacity, visible, src))
 
-    layers: list[Layer] = []
-    stored_ids: list[int | None] = []
+    layer_of: dict[int, Layer] = {}
+    stored: list[tuple] = []
     active: Layer | None = None
     mask_seen = False
     images: dict[str, QImage] = {}
     for done, (el, x, y, opacity, visible, src) in enumerate(sources, 1):
         if src not in images:
             images[src] = _decode_png(blobs.pop(src), src, label)
-        blend, known = from_svg_name(el.get("composite-op"))
-        if not known:
-            warnings.append(
-                f'Layer "{el.get("name", "")}": blend mode {el.get("composite-op")} is not '
-                "supported; using normal."
-            )
+        blend = _blend(el, warnings)
         kind = el.get(_q("kind"), PAINT)
         if kind not in (PAINT, MASK) or (kind == MASK and mask_seen):
             warnings.append(f"Layer kind {kind!r} read as a paint layer.")
@@ -442,7 +524,7 @@ def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraConten
             mask_seen = True
             visible = el.get(_q("overlay-visible"), "true") == "true"
         layer = Layer(
-            name=el.get("name", "") or f"Layer {len(layers) + 1}",
+            name=el.get("name", "") or f"Layer {len(layer_of) + 1}",
             image=QImage(images[src]),  # shared until one of the layers is painted on
             kind=kind,
             visible=visible,
@@ -452,11 +534,10 @@ def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraConten
             y=y,
             alpha_locked=el.get(_q("alpha-locked")) == "true",
         )
-        raw_id = el.get(_q("id"), "")
-        stored_ids.append(int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else None)
+        stored.append((layer, _stored_id(el)))
         if el.get("selected") == "true":
             active = layer
-        layers.append(layer)
+        layer_of[id(el)] = layer
         if progress is not None:
             progress(done, len(sources))
 
@@ -480,4 +561,7 @@ def _read(reader: _Reader, label: str, progress: ProgressFn | None) -> OraConten
         if name.startswith(EXTRA_DIR) and _SAFE_EXTRA.match(name[len(EXTRA_DIR) :]):
             extras[name[len(EXTRA_DIR) :]] = reader.read(name)
 
-    return OraContents(w, h, layers, stored_ids, active, history, extras, warnings)
+    selected: list = [active] if active is not None else []
+    top = _nodes(tree, layer_of, stored, label, warnings, selected)
+    active = selected[-1] if selected else None
+    return OraContents(w, h, top, stored, active, history, extras, warnings)

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 
+from .composite import composite_layers
 from .errors import DocumentError
 from .image_io import new_image, qimage_to_array
 
@@ -45,7 +46,8 @@ class PixelAccess:
         raise ValueError(f"source must be 'visible' or 'active', not {source!r}")
 
     def layer_array(self, layer: LayerRef, straight: bool = True) -> np.ndarray:
-        """One layer at document size as HxWx4 RGBA uint8 (outside its bounds: transparent)."""
+        """One layer (or a group's picture) at document size as HxWx4 RGBA uint8 (outside its
+        bounds: transparent)."""
         return qimage_to_array(self._layer_on_canvas(self.layer(layer)), straight=straight)
 
     def mask_array(self) -> np.ndarray | None:
@@ -83,6 +85,10 @@ class PixelAccess:
         )
 
     def _layer_on_canvas(self, layer: Layer) -> QImage:
+        if layer.is_group:  # the group's own picture, composited alone
+            canvas = new_image(self._w, self._h)
+            composite_layers([layer], canvas, QPoint(0, 0), self.rect())
+            return canvas
         if layer.bounds() == self.rect():
             return layer.image
         canvas = new_image(self._w, self._h)

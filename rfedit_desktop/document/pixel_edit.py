@@ -48,7 +48,7 @@ def edit_pixels(
     cmd = StrokeCommand(doc, tiles, box, text)
     doc.undo_stack.push(cmd)
     doc.history_budget.register(cmd, tiles)
-    doc._pixels_changed(layer, box, final=True)
+    doc.stack.pixels_touched(layer, box, final=True)
     return cmd
 
 

@@ -174,7 +174,7 @@ class DocumentSelection(QObject):
         if mask is None:
             previous = doc.active_layer
             layer = _mask_layer(img)
-            parts = [C.AddLayerCommand(doc, layer, len(doc.layers), ""),
+            parts = [C.AddLayerCommand(doc, layer, doc.root, len(doc.root.children), ""),
                      C.SetActiveChild(doc, previous)]
             doc.undo_stack.push(C.MacroCommand("Selection to mask", parts))
         else:

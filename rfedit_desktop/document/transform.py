@@ -104,7 +104,7 @@ class FloatingPixels:
                 Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
         else:
             self.preview = self.image
-        doc._replace_image(layer, *self.lifted)
+        doc.stack.replace_image(layer, *self.lifted)
         self.done = False
 
     @property
@@ -131,7 +131,7 @@ class FloatingPixels:
         """Put the layer back exactly as it was; nothing enters the history."""
         if not self.done:
             self.done = True
-            self.doc._replace_image(self.layer, *self.original)
+            self.doc.stack.replace_image(self.layer, *self.original)
 
     def apply(self, t: QTransform, text: str = "Transform") -> None:
         """Resample once and push one undo step (layer pixels, and the selection with them)."""
@@ -154,7 +154,7 @@ class FloatingPixels:
             nx, ny = union.x(), union.y()
         doc, layer = self.doc, self.layer
         self.done = True
-        doc._replace_image(layer, *self.original)
+        doc.stack.replace_image(layer, *self.original)
         parts = [C.ReplaceImageCommand(doc, layer, new_img, nx, ny, "")]
         if self.selection is not None:
             parts.append(SelectionCommand(doc.selection, self._moved_selection(t), ""))

@@ -46,7 +46,7 @@ def pixels_for_target(staged: StagedResult, target: str, document: Any,
     if target == "new-layer":
         alpha = np.rint(m * 255.0).astype(np.uint8)
         return np.dstack([rgb.astype(np.uint8), alpha])
-    ref = layer_id if layer_id is not None else document.active_layer
+    ref = layer_id if layer_id is not None else document.edit_target_layer()
     base = document.layer_array(ref).astype(np.float32)
     if base.shape[:2] != (h, w):
         raise EditError("The layer no longer matches the result's size.")

@@ -1,8 +1,8 @@
-"""Layers panel: the stack top to bottom with thumbnails, visibility, opacity, blend mode.
+"""Layers panel: the layer tree top to bottom with thumbnails, visibility, opacity, blend mode.
 
-The list widget is only a picture of `Document.layers`: every edit here becomes a Document call
-(one undo command), and the list is rebuilt from the document when it announces a change, so the
-two can never disagree — drag-and-drop included.
+The tree widget is only a picture of the document's layer tree: every edit here becomes a
+Document call (one undo command), and the tree is rebuilt from the document when it announces a
+change, so the two can never disagree — drag-and-drop into and out of groups included.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QMessageBox,
     QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +33,7 @@ from rfedit_desktop.ui.tool_options_dock import SliderRow
 
 THUMB = 40
 LAYER_ROLE = Qt.ItemDataRole.UserRole + 1
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def layer_thumbnail(image: QImage, is_mask: bool, size: int = THUMB) -> QPixmap:
@@ -60,19 +61,49 @@ def layer_thumbnail(image: QImage, is_mask: bool, size: int = THUMB) -> QPixmap:
     return pix
 
 
-class LayerList(QListWidget):
-    """Top layer first. Drag and drop reorders through the panel (never by itself)."""
+class LayerList(QTreeWidget):
+    """Top node first, groups as expandable rows. Drag and drop moves through the panel (never
+    by itself): on the middle of a group row it drops into the group, elsewhere above or below
+    the row under the pointer."""
 
     def __init__(self, panel: LayersPanel) -> None:
         super().__init__()
         self.panel = panel
+        self.setHeaderHidden(True)
+        self.setColumnCount(1)
+        self.setIndentation(14)
         self.setIconSize(QSize(THUMB, THUMB))
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                              | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.setSpacing(1)
+
+    def rows(self) -> list[QTreeWidgetItem]:
+        """Every item, top to bottom as shown (children under their group)."""
+        out: list[QTreeWidgetItem] = []
+
+        def walk(item: QTreeWidgetItem) -> None:
+            out.append(item)
+            for i in range(item.childCount()):
+                walk(item.child(i))
+
+        for i in range(self.topLevelItemCount()):
+            walk(self.topLevelItem(i))
+        return out
+
+    def drop_target(self, pos: QPoint) -> tuple[int | None, str]:
+        """(node id under `pos` or None, "above" | "below" | "into")."""
+        target = self.itemAt(pos)
+        if target is None:
+            return None, "below"
+        rect = self.visualItemRect(target)
+        node_id = target.data(0, LAYER_ROLE)
+        if target.data(0, GROUP_ROLE):
+            quarter = rect.height() / 4
+            if rect.top() + quarter <= pos.y() <= rect.bottom() - quarter:
+                return node_id, "into"
+        return node_id, "below" if pos.y() > rect.center().y() else "above"
 
     def dropEvent(self, event) -> None:  # noqa: N802
         """Work out where the dragged row would land, then let the document do the move."""
@@ -80,23 +111,13 @@ class LayerList(QListWidget):
         if item is None:
             event.ignore()
             return
-        source_row = self.row(item)
-        target = self.itemAt(event.position().toPoint())
-        if target is None:
-            dest_row = self.count() - 1
-        else:
-            dest_row = self.row(target)
-            rect = self.visualItemRect(target)
-            below = event.position().y() > rect.center().y()
-            if dest_row > source_row and not below:
-                dest_row -= 1
-            elif dest_row < source_row and below:
-                dest_row += 1
-        event.setDropAction(Qt.DropAction.IgnoreAction)  # the list is rebuilt from the doc
+        source_id = item.data(0, LAYER_ROLE)
+        target_id, where = self.drop_target(event.position().toPoint())
+        event.setDropAction(Qt.DropAction.IgnoreAction)  # the tree is rebuilt from the doc
         event.accept()
-        if dest_row != source_row:
-            # after the drag machinery has unwound: the move rebuilds this very list
-            QTimer.singleShot(0, lambda: self.panel.move_row(source_row, dest_row))
+        if target_id != source_id:
+            # after the drag machinery has unwound: the move rebuilds this very tree
+            QTimer.singleShot(0, lambda: self.panel.drop_node(source_id, target_id, where))
 
 
 class LayersPanel(QWidget):
@@ -126,6 +147,13 @@ class LayersPanel(QWidget):
                                                self.duplicate_layer, "Ctrl+J")
         self.act_delete = self._make_action("Delete Layer", "layer-delete", self.delete_layer)
         self.act_merge = self._make_action("Merge Down", "layer-merge-down", self.merge_down)
+        self.act_group = self._make_action("Group Layer", "layer-group", self.group_layer,
+                                           "Ctrl+G")
+        self.act_ungroup = self._make_action("Ungroup", None, self.ungroup, "Ctrl+Alt+G")
+        self.act_isolate = self._make_action("Isolate Group", None, self._isolate_toggled)
+        self.act_isolate.setCheckable(True)
+        self.act_isolate.setToolTip("Composite the group as a unit even when it is normal, "
+                                    "100 % (OpenRaster isolation)")
         self.act_up = self._make_action("Move Layer Up", "layer-up", self.move_up)
         self.act_down = self._make_action("Move Layer Down", "layer-down", self.move_down)
         self.act_rename = self._make_action("Rename Layer…", None, self.rename_layer, "F2")
@@ -136,8 +164,8 @@ class LayersPanel(QWidget):
         self.act_lock_alpha.setToolTip("Lock alpha: brushes recolour existing paint only")
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
-        for act in (self.act_add, self.act_add_mask, self.act_duplicate, self.act_merge,
-                    self.act_up, self.act_down, self.act_delete):
+        for act in (self.act_add, self.act_add_mask, self.act_group, self.act_duplicate,
+                    self.act_merge, self.act_up, self.act_down, self.act_delete):
             b = QToolButton()
             b.setDefaultAction(act)
             b.setIconSize(QSize(18, 18))
@@ -153,8 +181,11 @@ class LayersPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
 
-        self.list.currentRowChanged.connect(self._row_selected)
+        self.list.currentItemChanged.connect(self._row_selected)
         self.list.itemChanged.connect(self._item_edited)
+        self.list.itemExpanded.connect(self._expansion_changed)
+        self.list.itemCollapsed.connect(self._expansion_changed)
+        self._collapsed: set[int] = set()
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.blend.activated.connect(self._blend_chosen)
@@ -184,6 +215,9 @@ class LayersPanel(QWidget):
         """Put the layer actions in the window's Layer menu (their shortcuts live there)."""
         for act in (self.act_add, self.act_add_mask, self.act_duplicate, self.act_rename,
                     self.act_delete):
+            menu.addAction(act)
+        menu.addSeparator()
+        for act in (self.act_group, self.act_ungroup, self.act_isolate):
             menu.addAction(act)
         menu.addSeparator()
         for act in (self.act_up, self.act_down, self.act_merge, self.act_flatten):
@@ -216,45 +250,61 @@ class LayersPanel(QWidget):
             (doc.edit_history_changed, self.rebuild),  # tooltips name the edit's prompt
         ]
 
-    def _layers_top_first(self) -> list:
-        return list(reversed(self.document.layers)) if self.document is not None else []
-
     def rebuild(self, *_args) -> None:
-        """Refill the list from the document (cheap: a handful of rows)."""
+        """Refill the tree from the document (cheap: a handful of rows)."""
         self._rebuilding = True
         self.list.clear()
-        active = self.document.active_layer if self.document is not None else None
-        for layer in self._layers_top_first():
-            item = QListWidgetItem()
-            item.setData(LAYER_ROLE, layer.id)
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                          | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable
-                          | Qt.ItemFlag.ItemIsDragEnabled)
-            self._fill_item(item, layer)
-            self.list.addItem(item)
-            if layer is active:
-                self.list.setCurrentItem(item)
+        doc = self.document
+        active = doc.active_node if doc is not None else None
+
+        def add(nodes, parent_item) -> None:
+            for node in reversed(nodes):  # top first
+                item = QTreeWidgetItem()
+                item.setData(0, LAYER_ROLE, node.id)
+                item.setData(0, GROUP_ROLE, node.is_group)
+                flags = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                         | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable
+                         | Qt.ItemFlag.ItemIsDragEnabled)
+                if node.is_group:
+                    flags |= Qt.ItemFlag.ItemIsDropEnabled
+                item.setFlags(flags)
+                self._fill_item(item, node)
+                if parent_item is None:
+                    self.list.addTopLevelItem(item)
+                else:
+                    parent_item.addChild(item)
+                if node.is_group:
+                    add(node.children, item)
+                    item.setExpanded(node.id not in self._collapsed)
+                if node is active:
+                    self.list.setCurrentItem(item)
+
+        if doc is not None:
+            add(doc.root.children, None)
         self._rebuilding = False
         self._show_properties()
         self._sync_enabled()
 
-    def _fill_item(self, item: QListWidgetItem, layer) -> None:
+    def _fill_item(self, item: QTreeWidgetItem, layer) -> None:
         was = self._rebuilding
         self._rebuilding = True
-        item.setText(layer.name)
-        item.setIcon(self._thumbnail(layer))
-        item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
+        item.setText(0, layer.name)
+        item.setIcon(0, icon("layer-group") if layer.is_group else self._thumbnail(layer))
+        item.setCheckState(0, Qt.CheckState.Checked if layer.visible
+                           else Qt.CheckState.Unchecked)
         tip = f"{layer.name} — {BLEND_LABELS.get(layer.blend_mode, layer.blend_mode)}, " \
               f"{round(layer.opacity * 100)} %"
+        if layer.is_group:
+            tip = f"Group {tip}" + (", isolated" if layer.isolated else "")
         if layer.is_mask:
             tip = f"{layer.name} — edit mask: painted area may be changed by an AI edit"
-            font = item.font()
+            font = item.font(0)
             font.setItalic(True)
-            item.setFont(font)
+            item.setFont(0, font)
         edit = self.document.applied_edit(layer.id) if self.document is not None else None
         if edit is not None and edit.get("prompt"):
             tip += f"\nEdit: “{edit['prompt']}”"
-        item.setToolTip(tip)
+        item.setToolTip(0, tip)
         self._rebuilding = was
 
     def _thumbnail(self, layer) -> QIcon:
@@ -267,20 +317,26 @@ class LayersPanel(QWidget):
         self._thumb_cache[layer.id] = (key, thumb)
         return thumb
 
-    def _item_for(self, layer) -> QListWidgetItem | None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(LAYER_ROLE) == layer.id:
-                return item
-        return None
+    def _item_for(self, layer) -> QTreeWidgetItem | None:
+        return next((it for it in self.list.rows() if it.data(0, LAYER_ROLE) == layer.id), None)
 
-    def _layer_at_row(self, row: int):
-        layers = self._layers_top_first()
-        return layers[row] if 0 <= row < len(layers) else None
+    def _node_of(self, item: QTreeWidgetItem | None):
+        if item is None or self.document is None:
+            return None
+        return self.document.layer_by_id(item.data(0, LAYER_ROLE))
+
+    def _expansion_changed(self, item: QTreeWidgetItem) -> None:
+        if self._rebuilding:
+            return
+        node_id = item.data(0, LAYER_ROLE)
+        if item.isExpanded():
+            self._collapsed.discard(node_id)
+        else:
+            self._collapsed.add(node_id)
 
     def _active_changed(self, *_args) -> None:
-        layer = self.document.active_layer
-        item = self._item_for(layer) if layer is not None else None
+        node = self.document.active_node
+        item = self._item_for(node) if node is not None else None
         if item is not None and self.list.currentItem() is not item:
             self._rebuilding = True
             self.list.setCurrentItem(item)
@@ -304,35 +360,45 @@ class LayersPanel(QWidget):
         self._stale_thumbs.clear()
 
     def _show_properties(self) -> None:
-        layer = self.document.active_layer if self.document is not None else None
-        if layer is None:
+        node = self.document.active_node if self.document is not None else None
+        if node is None:
             return
-        index = self.blend.findData(layer.blend_mode)
+        index = self.blend.findData(node.blend_mode)
         self.blend.blockSignals(True)
         self.blend.setCurrentIndex(max(0, index))
         self.blend.blockSignals(False)
-        self.opacity.set_value(round(layer.opacity * 100))
-        is_paint = not layer.is_mask
+        self.opacity.set_value(round(node.opacity * 100))
+        is_paint = not node.is_mask
         self.blend.setEnabled(is_paint)
         self.opacity.setEnabled(is_paint)
 
     def _sync_enabled(self) -> None:
         doc = self.document
-        layers = doc.layers if doc is not None else []
-        active = doc.active_layer if doc is not None else None
-        index = layers.index(active) if active in layers else -1
-        has = active is not None
+        node = doc.active_node if doc is not None else None
+        has = node is not None
+        is_layer = has and not node.is_group
+        siblings, index, nested = [], -1, False
+        if has:
+            siblings = node.parent.children
+            index = next(i for i, c in enumerate(siblings) if c is node)
+            nested = node.parent is not doc.root
         self.act_delete.setEnabled(has)
         self.act_duplicate.setEnabled(has)
         self.act_rename.setEnabled(has)
-        self.act_up.setEnabled(has and index < len(layers) - 1)
-        self.act_down.setEnabled(has and index > 0)
-        self.act_merge.setEnabled(has and index > 0 and not active.is_mask
-                                  and not layers[index - 1].is_mask)
-        self.act_flatten.setEnabled(len(layers) > 1)
-        self.act_clear.setEnabled(has)
-        self.act_lock_alpha.setEnabled(has and not active.is_mask)
-        self.act_lock_alpha.setChecked(bool(has and active.alpha_locked))
+        self.act_up.setEnabled(has and (index < len(siblings) - 1 or nested))
+        self.act_down.setEnabled(has and (index > 0 or nested))
+        below = siblings[index - 1] if index > 0 else None
+        self.act_merge.setEnabled(is_layer and below is not None and not node.is_mask
+                                  and not below.is_mask and not below.is_group)
+        self.act_flatten.setEnabled(doc is not None and (len(doc.layers) > 1
+                                                         or len(doc.nodes) > len(doc.layers)))
+        self.act_clear.setEnabled(is_layer)
+        self.act_lock_alpha.setEnabled(is_layer and not node.is_mask)
+        self.act_lock_alpha.setChecked(bool(is_layer and node.alpha_locked))
+        self.act_group.setEnabled(has and not node.is_mask)
+        self.act_ungroup.setEnabled(has and (node.is_group or nested))
+        self.act_isolate.setEnabled(has and node.is_group)
+        self.act_isolate.setChecked(bool(has and node.is_group and node.isolated))
         self.act_add_mask.setEnabled(doc is not None and doc.mask_layer is None)
 
     # ------------------------------------------------------------------ edits → document
@@ -344,22 +410,22 @@ class LayersPanel(QWidget):
             QMessageBox.warning(self, "Layers", str(exc) or exc.__class__.__name__)
             return None
 
-    def _row_selected(self, row: int) -> None:
+    def _row_selected(self, item: QTreeWidgetItem | None, *_previous) -> None:
         if self._rebuilding or self.document is None:
             return
-        layer = self._layer_at_row(row)
-        if layer is not None and layer is not self.document.active_layer:
-            self.document.set_active_layer(layer)
+        node = self._node_of(item)
+        if node is not None and node is not self.document.active_node:
+            self.document.set_active_layer(node)
 
-    def _item_edited(self, item: QListWidgetItem) -> None:
+    def _item_edited(self, item: QTreeWidgetItem, *_column) -> None:
         if self._rebuilding or self.document is None:
             return
-        layer = self._layer_at_row(self.list.row(item))
+        layer = self._node_of(item)
         if layer is None:
             return
-        # read everything first: a document change rebuilds the list and deletes `item`
-        visible = item.checkState() == Qt.CheckState.Checked
-        name = item.text().strip()
+        # read everything first: a document change rebuilds the tree and deletes `item`
+        visible = item.checkState(0) == Qt.CheckState.Checked
+        name = item.text(0).strip()
         if visible != layer.visible:
             self._guard(self.document.set_layer_visible, layer, visible)
         elif name and name != layer.name:
@@ -368,12 +434,12 @@ class LayersPanel(QWidget):
             self._fill_item(item, layer)
 
     def _blend_chosen(self, index: int) -> None:
-        layer = self.document.active_layer if self.document is not None else None
+        layer = self.document.active_node if self.document is not None else None
         if layer is not None:
             self._guard(self.document.set_layer_blend_mode, layer, self.blend.itemData(index))
 
     def _opacity_dragged(self, value: int) -> None:
-        layer = self.document.active_layer if self.document is not None else None
+        layer = self.document.active_node if self.document is not None else None
         if layer is not None:
             self._guard(self.document.set_layer_opacity, layer, value / 100.0)
         if not self.opacity.slider.isSliderDown():
@@ -383,13 +449,27 @@ class LayersPanel(QWidget):
         if self.document is not None:
             self.document.end_property_merge()
 
-    def move_row(self, source_row: int, dest_row: int) -> None:
-        """Drag and drop: rows count from the top, the document's indexes from the bottom."""
-        layer = self._layer_at_row(source_row)
-        if layer is None or self.document is None:
+    def drop_node(self, source_id: int, target_id: int | None, where: str) -> None:
+        """Drag and drop: put the dragged node above, below or into the target row's node
+        (no target: the bottom of the tree). Rows run top first, groups bottom first."""
+        doc = self.document
+        node = doc.layer_by_id(source_id) if doc is not None else None
+        if node is None:
             return
-        n = len(self.document.layers)
-        self._guard(self.document.move_layer, layer, n - 1 - dest_row)
+        target = doc.layer_by_id(target_id) if target_id is not None else None
+        if target is None:
+            self._guard(doc.move_layer, node, 0, doc.root)
+            return
+        if where == "into":
+            self._guard(doc.move_layer, node, len(target.children), target)
+            return
+        parent = target.parent
+        index = next(i for i, c in enumerate(parent.children) if c is target)
+        index += 1 if where == "above" else 0
+        if node.parent is parent and next(
+                i for i, c in enumerate(parent.children) if c is node) < index:
+            index -= 1  # counted without the node itself
+        self._guard(doc.move_layer, node, index, parent)
 
     def add_layer(self) -> None:
         if self.document is not None:
@@ -400,16 +480,29 @@ class LayersPanel(QWidget):
             self._guard(self.document.add_mask_layer)
 
     def duplicate_layer(self) -> None:
-        if self.document is not None and self.document.active_layer is not None:
-            self._guard(self.document.duplicate_layer, self.document.active_layer)
+        if self.document is not None and self.document.active_node is not None:
+            self._guard(self.document.duplicate_layer, self.document.active_node)
 
     def delete_layer(self) -> None:
-        if self.document is not None and self.document.active_layer is not None:
-            self._guard(self.document.delete_layer, self.document.active_layer)
+        if self.document is not None and self.document.active_node is not None:
+            self._guard(self.document.delete_layer, self.document.active_node)
 
     def merge_down(self) -> None:
         if self.document is not None and self.document.active_layer is not None:
             self._guard(self.document.merge_down, self.document.active_layer)
+
+    def group_layer(self) -> None:
+        if self.document is not None and self.document.active_node is not None:
+            self._guard(self.document.group_layers)
+
+    def ungroup(self) -> None:
+        if self.document is not None and self.document.active_node is not None:
+            self._guard(self.document.ungroup)
+
+    def _isolate_toggled(self, on: bool) -> None:
+        node = self.document.active_node if self.document is not None else None
+        if node is not None and node.is_group and node.isolated != on:
+            self._guard(self.document.set_group_isolated, node, on)
 
     def flatten(self) -> None:
         if self.document is not None:
@@ -426,12 +519,19 @@ class LayersPanel(QWidget):
             self._guard(self.document.set_layer_alpha_locked, layer, on)
 
     def _move_by(self, step: int) -> None:
+        """One place up (+1) or down (-1) in its group; past the group's edge, out of it."""
         doc = self.document
-        if doc is None or doc.active_layer is None:
+        node = doc.active_node if doc is not None else None
+        if node is None:
             return
-        index = doc.index_of(doc.active_layer) + step
-        if 0 <= index < len(doc.layers):
-            self._guard(doc.move_layer, doc.active_layer, index)
+        parent = node.parent
+        index = next(i for i, c in enumerate(parent.children) if c is node) + step
+        if 0 <= index < len(parent.children):
+            self._guard(doc.move_layer, node, index)
+        elif parent is not doc.root:
+            outer = parent.parent
+            at = next(i for i, c in enumerate(outer.children) if c is parent)
+            self._guard(doc.move_layer, node, at + (1 if step > 0 else 0), outer)
 
     def move_up(self) -> None:
         self._move_by(1)
@@ -441,9 +541,9 @@ class LayersPanel(QWidget):
 
     def rename_layer(self) -> None:
         doc = self.document
-        if doc is None or doc.active_layer is None:
+        if doc is None or doc.active_node is None:
             return
-        layer = doc.active_layer
+        layer = doc.active_node
         name, ok = QInputDialog.getText(self, "Rename Layer", "Name:", text=layer.name)
         if ok and name.strip() and name.strip() != layer.name:
             self._guard(doc.rename_layer, layer, name.strip())

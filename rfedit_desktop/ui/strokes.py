@@ -16,23 +16,25 @@ from rfedit_desktop.ui.tool_state import Tool, ToolState
 
 
 def target_layer(document, tool: Tool):
-    """The layer `tool` paints on; the mask brush creates the mask layer the first time."""
+    """The layer `tool` paints on, and the commands that prepared it (for the stroke's one
+    history entry): the mask brush creates the mask layer the first time and shows a hidden
+    one, since painting an invisible mask is confusing."""
     if tool is Tool.MASK:
-        mask = document.mask_layer
-        if mask is None:
-            previous = document.active_layer
-            mask = document.add_mask_layer()
-            if previous is not None:
-                document.set_active_layer(previous)  # keep painting layers selected
-        if not mask.visible:
-            document.set_layer_visible(mask, True)  # painting an invisible mask is confusing
-        return mask
+        return document.mask_for_stroke()
     layer = document.active_layer
     if layer is None:
+        node = document.active_node
+        if node is not None and node.is_group:
+            raise DocumentError(f'"{node.name}" is a group: select a layer in it to paint.')
         raise DocumentError("Select a layer to paint on.")
     if not layer.visible:
         raise DocumentError(f'Layer "{layer.name}" is hidden: show it to paint on it.')
-    return layer
+    group = layer.parent
+    while group is not None and group is not document.root:
+        if not group.visible:
+            raise DocumentError(f'Group "{group.name}" is hidden: show it to paint in it.')
+        group = group.parent
+    return layer, []
 
 
 def settings_for(tools: ToolState, tool: Tool, eraser: bool) -> DocBrush:
@@ -48,7 +50,7 @@ def begin(document, tools: ToolState, tool: Tool, pos: QPointF, pressure: float,
     if not tool.paints:
         raise ValueError(f"{tool.label} does not paint")
     eraser = eraser_end or tool is Tool.ERASER
-    layer = target_layer(document, tool)
+    layer, prelude = target_layer(document, tool)
     stroke = Stroke(document, settings_for(tools, tool, eraser))
-    stroke.begin(layer, pos, pressure)
+    stroke.begin(layer, pos, pressure, prelude)
     return stroke
