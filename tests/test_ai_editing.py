@@ -397,7 +397,7 @@ def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
 def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
                                                                     tmp_path) -> None:
     from rfedit_desktop.document.ora import load_ora
-    from rfedit_desktop.jobs.inversion_archive import key_of
+    from rfedit_desktop.engine.inversion_archive import key_of
 
     ai = win.ai
     assert not ai.saves_inversions()  # opt-in: project files stay small by default
@@ -429,7 +429,7 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     assert not any(key_of(n) for n in win.document.extra_files)
 
     # Damaged or foreign entries are skipped, never fatal.
-    from rfedit_desktop.jobs.inversion_archive import import_inversions
+    from rfedit_desktop.engine.inversion_archive import import_inversions
 
     assert key_of("inversion-../../etc.safetensors") is None
     assert import_inversions(engine, {"inversion-abc.safetensors": b"garbage",

@@ -19,7 +19,12 @@ FORBIDDEN = {
     "document": {"torch", "diffusers", "transformers", "rfedit_desktop.flow",
                  "rfedit_desktop.engine", "rfedit_desktop.jobs", "rfedit_desktop.ui",
                  "PySide6.QtWidgets"},
-    "jobs": {"rfedit_desktop.ui", "PySide6.QtWidgets"},
+    "jobs": {"rfedit_desktop.ui", "PySide6.QtWidgets", "torch", "diffusers", "transformers",
+             "rfedit_desktop.server", "rfedit_desktop.flow", "starlette", "uvicorn", "ray"},
+    "protocol": {"torch", "PySide6", "diffusers", "transformers", "rfedit_desktop.flow",
+                 "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui",
+                 "rfedit_desktop.server", "starlette", "uvicorn", "ray"},
+    "server": {"PySide6", "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui"},
 }
 
 
@@ -74,7 +79,8 @@ def test_request_types_import_without_torch() -> None:
     """The GUI builds EditRequests before torch is loaded."""
     code = (
         "import sys; import rfedit_desktop.engine.request, rfedit_desktop.errors, "
-        "rfedit_desktop.paths; print('torch' in sys.modules)"
+        "rfedit_desktop.paths, rfedit_desktop.protocol.client, rfedit_desktop.jobs; "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -98,9 +98,11 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         self.staging_dock = window.add_bottom_dock(self.strip, "Staging", "StagingDock")
         self.overlay = PreviewOverlay(window.canvas)
         self.model_label = QLabel("")
+        self.engine_label = QLabel(f"engine: {self.service.where()}")
         status_area = getattr(window, "status_area", None)
         if status_area is not None and status_area.layout() is not None:
             status_area.layout().addWidget(self.model_label)
+            status_area.layout().addWidget(self.engine_label)
         self._build_model_menu()
         self._init_cache_indicator()
         self.compare_filter = CompareKeyFilter(window, self.overlay, self.strip, self)
@@ -125,6 +127,8 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         svc.failed.connect(self._on_failed)
         svc.cancelled.connect(self._on_cancelled)
         svc.cache_state.connect(self._on_cache_state)
+        svc.engine_changed.connect(lambda where: self.engine_label.setText(f"engine: {where}"))
+        svc.engine_lost.connect(self._on_engine_lost)
 
         if hasattr(window, "document_changed"):
             window.document_changed.connect(self._watch_document)
@@ -308,6 +312,12 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         if status_bar is not None:
             status_bar().showMessage(f"Edit failed: {message}", 8000)
         self._after_job()
+
+    def _on_engine_lost(self, message: str) -> None:
+        """The failed job already said so in the panel; the status bar says it too."""
+        status_bar = getattr(self.window, "statusBar", None)
+        if status_bar is not None:
+            status_bar().showMessage(message, 15000)
 
     def _on_cancelled(self, job_id: int) -> None:
         self._archive_jobs.pop(job_id, None)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, ModelChoice
+from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, ModelChoice
 
 KINDS = ("demo", "folder", "file", "repo")
 DEVICE_LABELS = {"auto": "Automatic (CUDA, then MPS, then CPU)", "cuda": "CUDA (NVIDIA)",

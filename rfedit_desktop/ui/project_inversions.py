@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from rfedit_desktop.jobs import inversion_archive
+from rfedit_desktop.engine import inversion_archive
 
 SAVE_INVERSIONS_KEY = "ai/save_inversions"
 # A project keeps at most this many inversions (a 1-megapixel one is a few MB, a masked one

@@ -2,8 +2,8 @@
 
 An entry is the engine's `CachedInversion` written as safetensors with its cache key, so that a
 reopened project re-edits its source at once, without inverting again. The key names the model,
-so an entry made with another model is stored but never matches. Runs on the worker thread
-(imports torch through the engine).
+so an entry made with another model is stored but never matches. The name helpers are
+torch-free (the GUI uses them); the rest runs in the engine process.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""What the worker needs from the engine, behind one small seam.
+"""What the engine host needs from the engine, behind one small seam.
 
 `EngineBackend` is the real thing: it imports `rfedit_desktop.engine` (and through it torch and
-diffusers) lazily, on the worker thread, the first time a model is loaded. Tests that exercise
-the queue itself may hand the worker another object with the same methods.
+diffusers) lazily, on the engine thread, the first time a model is loaded, so the server
+answers before torch is imported. Tests of the queue may hand the host another object with the
+same methods.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from rfedit_desktop.jobs.model_choice import ModelChoice
+from rfedit_desktop.protocol.model_choice import ModelChoice
 
 LoadProgress = Callable[[float, str], None]
 
@@ -27,7 +28,7 @@ class Backend(Protocol):
 
 
 def _worker_threads() -> int:
-    """Leave one core to the GUI thread so the window keeps painting while torch works."""
+    """Leave one core to the GUI process so the window keeps painting while torch works."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
@@ -68,12 +69,12 @@ class EngineBackend:
         return bool(engine.is_cached(request))
 
     def export_inversion(self, engine: Any, request: Any) -> tuple[str, bytes] | None:
-        from rfedit_desktop.jobs.inversion_archive import export_inversion  # noqa: PLC0415
+        from rfedit_desktop.engine.inversion_archive import export_inversion  # noqa: PLC0415
 
         return export_inversion(engine, request)
 
     def import_inversions(self, engine: Any, files: dict[str, bytes]) -> int:
-        from rfedit_desktop.jobs.inversion_archive import import_inversions  # noqa: PLC0415
+        from rfedit_desktop.engine.inversion_archive import import_inversions  # noqa: PLC0415
 
         return import_inversions(engine, files)
 
