@@ -332,7 +332,7 @@ def test_edit_history_is_saved_in_the_ora(qtbot, win, tmp_path) -> None:
     assert entry["metadata"]["method"] == "rf-inversion"
 
 
-def test_window_shows_before_torch_and_the_worker_loads_it() -> None:
+def test_window_shows_before_torch_and_the_engine_process_loads_it() -> None:
     code = textwrap.dedent(
         """
         import sys, time
@@ -359,7 +359,7 @@ def test_window_shows_before_torch_and_the_worker_loads_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=180)
     assert "shown-with-torch False" in out.stdout, out.stderr[-2000:]
-    assert "ready True torch True" in out.stdout, out.stderr[-2000:]
+    assert "ready True torch False" in out.stdout, out.stderr[-2000:]  # torch is the engine's
     assert "shutdown True" in out.stdout
 
 
@@ -409,10 +409,10 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     win.document.save(path)
 
     # Forget every cached inversion, then reopen the project: its stored one comes back.
-    engine = ai.service._worker._engine  # idle worker: safe to touch from here in a test
-    engine.cache.clear()
-    stats = engine.cache.stats()
+    engine = ai.service.engine.client()
+    stats = engine.clear_cache()
     assert stats["memory_entries"] == 0 and stats["disk_entries"] == 0
+    assert engine.info()["info"]["engine"]["inversion_cache"]["memory_entries"] == 0
     reopened = load_ora(path)
     assert any(key_of(n) for n in reopened.extra_files)
     win.set_document(reopened)
@@ -429,12 +429,10 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     assert not any(key_of(n) for n in win.document.extra_files)
 
     # Damaged or foreign entries are skipped, never fatal.
-    from rfedit_desktop.engine.inversion_archive import import_inversions
-
     assert key_of("inversion-../../etc.safetensors") is None
-    assert import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
-                                      "inversion-def.safetensors": b"",
-                                      "notes.txt": b"hello"}) == 0
+    assert engine.import_inversions({"inversion-abc.safetensors": b"garbage",
+                                     "inversion-def.safetensors": b"",
+                                     "notes.txt": b"hello"}) == 0
 
 
 def test_pixels_for_target_clip_to_the_mask(qapp) -> None:

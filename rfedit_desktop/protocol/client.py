@@ -146,6 +146,10 @@ class EngineClient:
     def is_cached(self, request: EditRequest) -> bool:
         return bool(self._call("POST", "/v1/cached", codec.encode_request(request))["cached"])
 
+    def clear_cache(self) -> dict[str, Any]:
+        """Forget every cached inversion; the cache's stats afterwards."""
+        return self._call("DELETE", "/v1/cached")["inversion_cache"]
+
     def export_inversion(self, request: EditRequest) -> tuple[str, bytes] | None:
         files = codec.decode_files(self._call("POST", "/v1/inversions/export",
                                               codec.encode_request(request)))

@@ -11,6 +11,7 @@ Routes (all under /v1; every answer carries the protocol version, as a JSON fiel
     GET    /v1/jobs/{id}/result     the EditResult (a codec frame), once
     DELETE /v1/jobs/{id}            cancel one job;  DELETE /v1/jobs  cancels all
     POST   /v1/cached               would this request reuse a cached inversion?
+    DELETE /v1/cached               forget every cached inversion
     POST   /v1/inversions/export    a request's cached inversion as a file (project files)
     POST   /v1/inversions/import    files from a project -> the engine's cache
 
@@ -54,6 +55,7 @@ class Host(Protocol):
     def cancel_all(self) -> int: ...
     def info(self) -> dict[str, Any]: ...
     def is_cached(self, request: Any) -> Any: ...
+    def clear_cache(self) -> Any: ...
     def export_inversion(self, request: Any) -> Any: ...
     def import_inversions(self, files: dict[str, bytes]) -> Any: ...
 
@@ -200,6 +202,9 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
         _, edit = codec.decode_request(await frame(request))
         return answer({"cached": bool(await asyncio.wrap_future(host.is_cached(edit)))})
 
+    async def clear(request: Request) -> Response:
+        return answer({"inversion_cache": await asyncio.wrap_future(host.clear_cache())})
+
     async def export(request: Request) -> Response:
         _, edit = codec.decode_request(await frame(request))
         found = await asyncio.wrap_future(host.export_inversion(edit))
@@ -224,6 +229,7 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
         Route("/v1/jobs/{job_id}/result", handled(result), methods=["GET"]),
         Route("/v1/jobs/{job_id}", handled(cancel), methods=["DELETE"]),
         Route("/v1/cached", handled(cached), methods=["POST"]),
+        Route("/v1/cached", handled(clear), methods=["DELETE"]),
         Route("/v1/inversions/export", handled(export), methods=["POST"]),
         Route("/v1/inversions/import", handled(import_), methods=["POST"]),
     ]

@@ -89,6 +89,15 @@ class EngineHost:
     def import_inversions(self, files: dict[str, bytes]) -> concurrent.futures.Future:
         return self.ask(lambda e: 0 if e is None else self._backend.import_inversions(e, files))
 
+    def clear_cache(self) -> concurrent.futures.Future:
+        """Forget every cached inversion (memory and disk); answers the cache's new stats."""
+        def clear(engine: Any) -> dict[str, Any]:
+            if engine is None:
+                return {}
+            engine.cache.clear()
+            return dict(engine.cache.stats())
+        return self.ask(clear)
+
     def cancel(self, job_id: str) -> bool:
         job = self.table.get(job_id)
         return job is not None and job.request_cancel()
@@ -98,13 +107,16 @@ class EngineHost:
 
     def info(self) -> dict[str, Any]:
         running = self._running
+        engine = dict(self._info) if self._loaded is not None else None
+        if engine is not None and self._engine is not None:
+            engine["inversion_cache"] = dict(self._engine.cache.stats())  # now, not at load
         return {
             "where": self.where,
             "pid": os.getpid(),
             "state": self._state,
             "choice": codec.choice_to_json(self._choice),
             "models": list(self._models) if self._models is not None else None,
-            "engine": dict(self._info) if self._loaded is not None else None,
+            "engine": engine,
             "queue": len(self.table.active()),
             "running": running.id if running is not None else None,
             "replicas": 1,

@@ -89,6 +89,9 @@ class EngineReplica:
     async def import_inversions(self, files: dict[str, bytes]) -> int:
         return int(await asyncio.wrap_future(self.host.import_inversions(files)))
 
+    async def clear_cache(self, _: Any = None) -> dict[str, Any]:
+        return await asyncio.wrap_future(self.host.clear_cache())
+
     def info(self) -> dict[str, Any]:
         return self.host.info()
 
@@ -214,6 +217,10 @@ class RayHost:
 
     def import_inversions(self, files: dict[str, bytes]) -> concurrent.futures.Future:
         return self._ask("import_inversions", None, files)
+
+    def clear_cache(self) -> concurrent.futures.Future:
+        """Clears the shared disk cache and one replica's memory (the others' age out)."""
+        return self._ask("clear_cache", None, None)
 
     def info(self) -> dict[str, Any]:
         return {
