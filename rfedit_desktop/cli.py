@@ -48,6 +48,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    choices=("none", "model-offload", "sequential-offload", "group-offload"))
     g.add_argument("--release-t5", action="store_true",
                    help="move the T5 text encoder off the GPU after encoding prompts")
+    g = p.add_argument_group("running engine")
+    g.add_argument("--server", default=None, metavar="URL",
+                   help="run on a running engine (rfedit-server), e.g. http://gpu-box:8765")
+    g.add_argument("--token-file", default=None,
+                   help="file holding that engine's token (else $RFEDIT_TOKEN)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
@@ -142,12 +147,25 @@ class _Bars:
 
 # -- subcommands ---------------------------------------------------------------------------------
 def _engine(args: argparse.Namespace):
+    if args.server:
+        from .cli_remote import ServerEngine
+
+        return ServerEngine(args.server, args.token_file)
     from .engine.session import load_engine
 
     if not args.quiet:
         print(f"loading model {args.model} ...", file=sys.stderr)
     return load_engine(args.model, device=args.device, memory_mode=args.memory_mode,
                        dtype=args.dtype, base=args.base, release_t5=args.release_t5)
+
+
+def _run(args: argparse.Namespace, name: str, engine: Any, *a: Any, **kw: Any) -> Any:
+    """`pipeline.<name>(engine, ...)` here, or the same call on the --server engine."""
+    if args.server:
+        return getattr(engine, name)(*a, **kw)
+    from .engine import pipeline
+
+    return getattr(pipeline, name)(engine, *a, **kw)
 
 
 def _read_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -218,8 +236,6 @@ def _save(image: Any, path: Path, params: dict[str, Any]) -> None:
 
 
 def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    from .engine.pipeline import run_edit
-
     out = _check_out(args.out)
     if args.preset:
         get_preset(args.preset)
@@ -227,7 +243,7 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     engine = _engine(args)
     request = _request(args, image, mask, engine, args.prompt)
     t = time.perf_counter()
-    result = run_edit(engine, request, progress=bars)
+    result = _run(args, "run_edit", engine, request, progress=bars)
     bars.close()
     _save(result.image, out, result.metadata)
     h, w = result.image.shape[:2]
@@ -246,15 +262,13 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    from .engine.pipeline import run_invert
-
     if args.preset:
         get_preset(args.preset)
     image, mask = _read_inputs(args)
     engine = _engine(args)
     request = _request(args, image, mask, engine)
     t = time.perf_counter()
-    info = run_invert(engine, request, progress=bars)
+    info = _run(args, "run_invert", engine, request, progress=bars)
     bars.close()
     info["seconds"] = {k: round(v, 4) for k, v in info["seconds"].items()}
     info["total_seconds"] = round(time.perf_counter() - t, 4)
@@ -263,15 +277,13 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    from .engine.pipeline import run_generate
-
     out = _check_out(args.out)
     engine = _engine(args)
     side = engine.native_resolution or 1024
     t = time.perf_counter()
-    result = run_generate(engine, args.prompt, width=args.width or side,
-                          height=args.height or side, steps=args.steps, guidance=args.guidance,
-                          seed=args.seed, stochastic=args.stochastic, progress=bars)
+    result = _run(args, "run_generate", engine, args.prompt, width=args.width or side,
+                  height=args.height or side, steps=args.steps, guidance=args.guidance,
+                  seed=args.seed, stochastic=args.stochastic, progress=bars)
     bars.close()
     _save(result.image, out, result.metadata)
     return {
@@ -286,6 +298,8 @@ def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_info(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
+    if args.server:
+        return _engine(args).info()
     import torch
 
     from . import paths
