@@ -135,9 +135,10 @@ class RayHost:
                                 "initial_replicas": min_replicas,
                                 "target_ongoing_requests": 1},
         )
+        serve.start(proxy_location="Disabled")  # requests come through our app, not Ray's proxy
         self.handle = serve.run(deployment.bind(codec.choice_to_json(choice)), name=APP_NAME,
                                 route_prefix=None)
-        self._info = self.handle.info.remote().result()
+        self._info = self.handle.info.remote().result()["engine"] or {}
         self._streams: dict[str, Any] = {}
         self._lock = threading.Lock()
 
