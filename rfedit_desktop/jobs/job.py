@@ -38,6 +38,7 @@ class Job:
     payload: Any = None
     state: JobState = JobState.QUEUED
     remote_id: str | None = None  # the engine's id, once submitted
+    model_failure_shown: bool = False  # the engine already said why the model did not load
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.jobs.engine_link import EngineLink, shared_local_engine
+from rfedit_desktop.jobs.engine_link import EngineLink, LocalEngine, shared_local_engine
 from rfedit_desktop.jobs.job import Job, JobKind, JobState
 from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.protocol import codec
@@ -107,9 +107,10 @@ class EditService(QObject):
         if choice is not None:
             self._choice = choice
             self._model_info = None
-        if hasattr(self._link, "choice"):
+        if isinstance(self._link, LocalEngine):
             self._link.choice = self._choice  # what a restarted local engine loads
-        return self._submit(Job(next(self._ids), JobKind.LOAD, payload=self._choice))
+            return self._submit(Job(next(self._ids), JobKind.LOAD, payload=self._choice))
+        return self._submit(Job(next(self._ids), JobKind.LOAD))  # a remote serves its own
 
     def submit(self, request: Any, key: str = "", kind: JobKind = JobKind.EDIT) -> int:
         """Queue an edit (or generation) behind whatever is running; returns its job id.
@@ -276,7 +277,7 @@ class EditService(QObject):
             self.model_ready.emit(dict(self._model_info))
         elif kind == "model_failed":
             self._model_info = None
-            job.payload = "model-failed-reported"
+            job.model_failure_shown = True
             self.model_failed.emit(str(event.get("message", "")))
         elif kind == "progress":
             self.progress.emit(job_id, str(event["phase"]), int(event["step"]),
@@ -297,7 +298,7 @@ class EditService(QObject):
             job.state = JobState.FAILED
             self._done(job)
             message = str(event.get("message", "The job failed."))
-            if job.kind is JobKind.LOAD and job.payload != "model-failed-reported":
+            if job.kind is JobKind.LOAD and not job.model_failure_shown:
                 self._model_info = None
                 self.model_failed.emit(message)
             self.failed.emit(job_id, message)

@@ -98,8 +98,9 @@ class EngineClient:
     def info(self) -> dict[str, Any]:
         return self._call("GET", "/v1/info")
 
-    def load(self, choice: ModelChoice) -> str:
-        body = codec.dumps(codec.choice_to_json(choice))
+    def load(self, choice: ModelChoice | None) -> str:
+        """Load `choice`, or (None) the model the engine serves; returns the load job's id."""
+        body = codec.dumps(codec.choice_to_json(choice) if choice is not None else {})
         return self._call("POST", "/v1/model", body, "application/json")["job"]
 
     def submit(self, request: EditRequest, kind: str = "edit") -> str:

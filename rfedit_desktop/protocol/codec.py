@@ -286,7 +286,10 @@ def choice_to_json(choice: ModelChoice) -> dict[str, str]:
     return {"model": choice.model, "device": choice.device, "memory_mode": choice.memory_mode}
 
 
-def choice_from_json(value: Any) -> ModelChoice:
+def choice_from_json(value: Any) -> ModelChoice | None:
+    """A ModelChoice; None for `{}` (the model the engine serves)."""
+    if value == {}:
+        return None
     if not isinstance(value, dict) or not isinstance(value.get("model", "demo"), str):
         raise ProtocolError("a model choice is an object with 'model', 'device', 'memory_mode'")
     extra = set(value) - {"model", "device", "memory_mode"}
