@@ -170,6 +170,24 @@ def test_second_run_on_same_source_is_a_cache_hit(qtbot, win) -> None:
     qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)
 
 
+def test_undo_and_a_new_stroke_is_not_shown_cached(qtbot, win) -> None:
+    """The light is the engine's answer for the pixels: undo + another stroke leaves the undo
+    stack at the same index and count as the edited picture, yet the pixels differ."""
+    ai = win.ai
+    stack = win.document.undo_stack
+    stroke(qtbot, win, [(5, 5), (60, 60)], colour=QColor(200, 20, 20))
+    run_and_wait(qtbot, win, "a red line")
+    qtbot.waitUntil(lambda: ai.panel.is_cache_shown(), timeout=WAIT_MS)
+    edited = (stack.index(), stack.count())
+    stack.undo()
+    stroke(qtbot, win, [(60, 5), (5, 60)], colour=QColor(20, 20, 200))
+    assert (stack.index(), stack.count()) == edited
+    answers: list[bool] = []
+    ai.cache.state_changed.connect(answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
+    assert answers[-1] is False and not ai.panel.is_cache_shown()
+
+
 def test_cancel_mid_edit_leaves_nothing(qtbot, win) -> None:
     ai = win.ai
     stroke(qtbot, win, [(8, 8), (56, 56)])
