@@ -39,6 +39,7 @@ class Job:
     state: JobState = JobState.QUEUED
     remote_id: str | None = None  # the engine's id, once submitted
     model_failure_shown: bool = False  # the engine already said why the model did not load
+    held: list[dict[str, Any]] = field(default_factory=list)  # events waiting for earlier jobs
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property

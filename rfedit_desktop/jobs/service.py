@@ -15,10 +15,15 @@ import queue
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.jobs.engine_link import EngineLink, LocalEngine, shared_local_engine
+from rfedit_desktop.jobs.engine_link import (
+    EngineLink,
+    LocalEngine,
+    RemoteEngine,
+    shared_local_engine,
+)
 from rfedit_desktop.jobs.job import Job, JobKind, JobState
 from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.protocol import codec
@@ -61,6 +66,7 @@ class EditService(QObject):
         self._running: int | None = None
         self._model_info: dict | None = None
         self._closed = False
+        self._releasing = False
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         self._event.connect(self._on_event)
@@ -107,10 +113,11 @@ class EditService(QObject):
         if choice is not None:
             self._choice = choice
             self._model_info = None
+        if isinstance(self._link, RemoteEngine):
+            return self._submit(Job(next(self._ids), JobKind.LOAD))  # it serves its own model
         if isinstance(self._link, LocalEngine):
             self._link.choice = self._choice  # what a restarted local engine loads
-            return self._submit(Job(next(self._ids), JobKind.LOAD, payload=self._choice))
-        return self._submit(Job(next(self._ids), JobKind.LOAD))  # a remote serves its own
+        return self._submit(Job(next(self._ids), JobKind.LOAD, payload=self._choice))
 
     def submit(self, request: Any, key: str = "", kind: JobKind = JobKind.EDIT) -> int:
         """Queue an edit (or generation) behind whatever is running; returns its job id.
@@ -259,9 +266,37 @@ class EditService(QObject):
 
     # events, on the GUI thread ----------------------------------------------------------
     def _on_event(self, job_id: int, event: dict[str, Any]) -> None:
+        """Events of one job arrive in order; across jobs they are put in submission order
+        (a later job's start waits for the earlier job's end), as the window shows one running
+        job at a time. A failure or cancel is shown at once."""
         job = self._jobs.get(job_id)
         if job is None or job.over:
             return
+        if (event.get("type") not in ("cancelled", "error") and job.kind not in _QUICK
+                and any(j.id < job.id and j.kind not in _QUICK for j in self._jobs.values())):
+            job.held.append(event)
+            return
+        self._apply(job, event)
+
+    def _release_held(self) -> None:
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while True:
+                first = min((j for j in self._jobs.values() if j.kind not in _QUICK),
+                            key=lambda j: j.id, default=None)
+                if first is None or not first.held:
+                    return
+                held, first.held = first.held, []
+                for event in held:
+                    if not first.over:
+                        self._apply(first, event)
+        finally:
+            self._releasing = False
+
+    def _apply(self, job: Job, event: dict[str, Any]) -> None:
+        job_id = job.id
         kind = event.get("type")
         if kind == "result" and job.cancel.is_set():
             kind = "cancelled"  # finished before the cancel reached the engine: show nothing
@@ -323,6 +358,7 @@ class EditService(QObject):
             self._running = None
         if job.kind not in _QUICK:
             self.queue_changed.emit(len(self.pending_jobs()))
+            QTimer.singleShot(0, self, self._release_held)  # after this job's own signals
 
     def _on_engine_lost(self, message: str) -> None:
         """The local engine died: forget its model, say so, and load it in the new one."""

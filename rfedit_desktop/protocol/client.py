@@ -49,7 +49,7 @@ class EngineClient:
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         return kind(self._host, self._port, timeout=timeout)
 
-    def _open(self, method: str, path: str, body: bytes | None = None,
+    def _open(self, method: str, path: str, body: bytes | list | None = None,
               content_type: str = "application/octet-stream",
               timeout: float | None = None) -> tuple[http.client.HTTPConnection,
                                                      http.client.HTTPResponse]:
@@ -58,6 +58,8 @@ class EngineClient:
                    PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
         if body is not None:
             headers["Content-Type"] = content_type
+            if isinstance(body, list):  # buffers sent one by one: no joined copy
+                headers["Content-Length"] = str(sum(memoryview(b).nbytes for b in body))
         try:
             conn.request(method, self._prefix + path, body=body, headers=headers)
             response = conn.getresponse()
@@ -80,7 +82,7 @@ class EngineClient:
         except codec.ProtocolError as exc:
             raise EngineError(f"The engine is not compatible: {exc}.") from None
 
-    def _call(self, method: str, path: str, body: bytes | None = None,
+    def _call(self, method: str, path: str, body: bytes | list | None = None,
               content_type: str = "application/octet-stream") -> Any:
         conn, response = self._open(method, path, body, content_type)
         try:
@@ -104,10 +106,7 @@ class EngineClient:
         return self._call("POST", "/v1/model", body, "application/json")["job"]
 
     def submit(self, request: EditRequest, kind: str = "edit") -> str:
-        return self.submit_frame(codec.encode_request(request, kind))
-
-    def submit_frame(self, frame: bytes) -> str:
-        return self._call("POST", "/v1/jobs", frame)["job"]
+        return self._call("POST", "/v1/jobs", codec.request_parts(request, kind))["job"]
 
     def events(self, job_id: str, timeout: float = 60.0) -> Iterator[dict[str, Any]]:
         """The job's events from the first, until a terminal one; EngineUnreachable if the

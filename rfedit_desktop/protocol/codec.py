@@ -71,9 +71,10 @@ def loads(data: bytes | str) -> Any:
 
 
 # -- frames --------------------------------------------------------------------------------------
-def encode_frame(header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> bytes:
-    """One frame; `arrays` travel as raw C-order bytes after the header."""
-    blobs = []
+def frame_parts(header: dict[str, Any],
+                arrays: dict[str, np.ndarray] | None = None) -> list[bytes | memoryview]:
+    """A frame as buffers to send one after another: the arrays' own memory, not copied."""
+    blobs: list[bytes | memoryview] = []
     specs = []
     for name, value in (arrays or {}).items():
         arr = np.ascontiguousarray(value)
@@ -82,7 +83,12 @@ def encode_frame(header: dict[str, Any], arrays: dict[str, np.ndarray] | None = 
         specs.append({"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape)})
         blobs.append(arr.data.cast("B") if arr.size else b"")
     head = dumps({**header, "protocol": PROTOCOL_VERSION, "arrays": specs})
-    return b"".join([_HEAD.pack(MAGIC, len(head)), head, *blobs])
+    return [_HEAD.pack(MAGIC, len(head)), head, *blobs]
+
+
+def encode_frame(header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> bytes:
+    """One frame as one byte string; `arrays` travel as raw C-order bytes after the header."""
+    return b"".join(frame_parts(header, arrays))
 
 
 def decode_frame(data: bytes | bytearray | memoryview) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -160,6 +166,11 @@ def _is_array_field(name: str, value: Any) -> bool:
 
 def encode_request(request: EditRequest, kind: str = "edit") -> bytes:
     """Every field of `request`; pixel fields (image, mask, …) as raw arrays."""
+    return b"".join(request_parts(request, kind))
+
+
+def request_parts(request: EditRequest, kind: str = "edit") -> list[bytes | memoryview]:
+    """`encode_request` as buffers (see `frame_parts`)."""
     if kind not in JOB_KINDS:
         raise ProtocolError(f"unknown job kind {kind!r}")
     fields: dict[str, Any] = {}
@@ -170,7 +181,7 @@ def encode_request(request: EditRequest, kind: str = "edit") -> bytes:
             arrays[name] = np.asarray(value)
         else:
             fields[name] = value
-    return encode_frame({"kind": kind, "fields": fields}, arrays)
+    return frame_parts({"kind": kind, "fields": fields}, arrays)
 
 
 def decode_request(data: bytes | memoryview) -> tuple[str, EditRequest]:
@@ -254,7 +265,12 @@ def _describe(hint: Any) -> str:
 
 # -- EditResult ----------------------------------------------------------------------------------
 def encode_result(result: EditResult) -> bytes:
-    return encode_frame(
+    return b"".join(result_parts(result))
+
+
+def result_parts(result: EditResult) -> list[bytes | memoryview]:
+    """`encode_result` as buffers (see `frame_parts`)."""
+    return frame_parts(
         {"kind": "result", "metadata": result.metadata or {}, "timings": result.timings or {},
          "nfe": int(result.nfe), "cache_hit": bool(result.cache_hit)},
         {"image": np.asarray(result.image)},

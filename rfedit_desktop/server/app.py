@@ -111,18 +111,32 @@ class Gate:
 
 
 async def read_body(request: Request, limit: int) -> bytearray:
-    """The body, refused once it passes `limit` (by its declared length, before reading)."""
+    """The body, refused once it passes `limit` (by its declared length, before reading).
+
+    With a declared length the buffer is allocated once and filled in place."""
     length = request.headers.get("content-length")
-    if length is not None:
-        if not length.isdigit():
-            raise ProtocolError("Content-Length is not a number")
-        if int(length) > limit:
-            raise TooLarge()
-    body = bytearray()
+    if length is None:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise TooLarge()
+        return body
+    if not length.isdigit():
+        raise ProtocolError("Content-Length is not a number")
+    size = int(length)
+    if size > limit:
+        raise TooLarge()
+    body = bytearray(size)
+    view = memoryview(body)
+    got = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge()
+        if got + len(chunk) > size:
+            raise ProtocolError("the body is longer than its Content-Length")
+        view[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    if got != size:
+        raise ProtocolError("the body is shorter than its Content-Length")
     return body
 
 
@@ -186,10 +200,12 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
 
     async def result(request: Request) -> Response:
         job = job_or_404(request)
-        data = host.table.take_result(job.id)
-        if data is None:
+        parts = host.table.take_result(job.id)
+        if parts is None:
             raise HTTPException(404, "this job has no result (not finished, failed, or taken)")
-        return Response(data, media_type="application/octet-stream")
+        size = sum(memoryview(p).nbytes for p in parts)
+        return StreamingResponse(iter(parts), media_type="application/octet-stream",
+                                 headers={"Content-Length": str(size)})
 
     async def cancel(request: Request) -> Response:
         job = job_or_404(request)

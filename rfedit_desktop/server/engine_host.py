@@ -108,8 +108,9 @@ class EngineHost:
     def info(self) -> dict[str, Any]:
         running = self._running
         engine = dict(self._info) if self._loaded is not None else None
-        if engine is not None and self._engine is not None:
-            engine["inversion_cache"] = dict(self._engine.cache.stats())  # now, not at load
+        cache = getattr(self._engine, "cache", None)
+        if engine is not None and cache is not None:
+            engine["inversion_cache"] = dict(cache.stats())  # now, not as it was at load
         return {
             "where": self.where,
             "pid": os.getpid(),
@@ -190,7 +191,7 @@ class EngineHost:
         if job.kind == "invert":
             job.push({"type": "result", "info": outcome})
             return
-        job.result = codec.encode_result(outcome)
+        job.result = codec.result_parts(outcome)
         cached = None
         if job.kind == "edit":
             try:

@@ -33,7 +33,7 @@ class ServerJob:
     digest: str = ""  # the source image's content digest (routing key on Ray)
     cancel: threading.Event = field(default_factory=threading.Event)
     state: str = "queued"
-    result: bytes | None = None
+    result: list[bytes | memoryview] | None = None  # the result frame's buffers
     events: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(
@@ -135,7 +135,7 @@ class JobTable:
         with self._lock:
             return [j for j in self._jobs.values() if not j.finished]
 
-    def take_result(self, job_id: str) -> bytes | None:
+    def take_result(self, job_id: str) -> list[bytes | memoryview] | None:
         """The result's bytes, once: they are large, so the table lets go of them."""
         job = self.get(job_id)
         if job is None:

@@ -70,7 +70,8 @@ class EngineReplica:
                 if event["type"] == "started":
                     event = {**event, "replica_pid": os.getpid()}
                 if event["type"] == "result" and kind != "invert":
-                    event = {**event, "frame": self.host.table.take_result(job.id)}
+                    parts = self.host.table.take_result(job.id) or []
+                    event = {**event, "frame": [b"".join(parts)]}  # picklable for Ray
                 yield event
         except asyncio.CancelledError:
             job.request_cancel()
