@@ -134,10 +134,17 @@ class LocalEngine:
                 raise EngineUnreachable(self._error or "The engine process is not running.")
             return self._client
 
-    def died(self) -> str | None:
-        """How the child ended ("killed by signal 9"), or None while it runs."""
+    def died(self, wait: float = 3.0) -> str | None:
+        """How the child ended ("killed by SIGKILL"), or None while it runs.
+
+        Asked after a connection broke: the socket closes a moment before the process can be
+        reaped, so this waits up to `wait` seconds for the exit (on a job thread)."""
         proc = self._proc
-        if proc is None or proc.poll() is None:
+        if proc is None:
+            return None
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
             return None
         return _how(proc)
 
@@ -147,7 +154,7 @@ class LocalEngine:
             proc = self._proc
         if proc is not None and proc.poll() is None:
             return
-        log.warning("engine process ended (%s); starting a new one", self.died())
+        log.warning("engine process ended (%s); starting a new one", self.died(0))
         self.start()
 
     def stop(self, timeout: float = 5.0) -> None:

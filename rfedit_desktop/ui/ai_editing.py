@@ -1,4 +1,4 @@
-"""AI editing in the window: the controller between the document, the panel and the worker.
+"""AI editing in the window: the controller between the document, the panel and the engine.
 
 It builds `EditRequest`s from the document (pixels, mask) and the Edit panel, sends them to the
 engine through `EditService`, shows progress and live previews (on the canvas and in the staging strip), stages the
@@ -65,7 +65,7 @@ class _JobContext:
     variants: int
     submitted: float
     clip: QRegion | None = None
-    started: float = 0.0  # when the worker began it (perf_counter)
+    started: float = 0.0  # when the engine began it (perf_counter)
 
 
 class AiEditing(QObject):
@@ -415,7 +415,7 @@ class AiEditing(QObject):
 
     # shutdown ---------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        """Cancel everything and stop the worker thread (window close, app quit)."""
+        """Cancel this window's edits (window close, app quit)."""
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.compare_filter)
