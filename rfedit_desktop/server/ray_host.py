@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ class EngineReplica:
         self.host = EngineHost(codec.choice_from_json(choice), where=f"ray replica {os.getpid()}")
         job = self.host.load(None)
         while not job.finished:
-            job.cancel.wait(0.05)  # no one cancels it: this is a sleep that a load ends
+            time.sleep(0.05)
         if job.state != "done":
             raise EditError(next((e.get("message") for e in job.events
                                   if e["type"] == "error"), "the model did not load"))
