@@ -22,6 +22,7 @@ from rfedit_desktop.errors import EditError
 from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, ModelChoice
 
 READY = "RFEDIT-ENGINE-READY"
+LOCAL_NICENESS = 5
 EXIT_USER_ERROR = 2
 
 
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             if not token:
                 raise EditError("the local engine needs its token on stdin")
             _watch_stdin()
+            if hasattr(os, "nice"):
+                os.nice(LOCAL_NICENESS)  # the window's thread wins when the cores are busy
             sock = _bind("127.0.0.1", 0)
         else:
             token = token_from_file(args.token_file)
