@@ -176,7 +176,8 @@ class EditService(QObject):
         return True
 
     def cancel_all(self) -> None:
-        for job_id in list(self._jobs):
+        """Cancel this service's edits and loads (other clients of the engine keep theirs)."""
+        for job_id in self.pending_jobs():
             self.cancel(job_id)
 
     # the job threads --------------------------------------------------------------------
