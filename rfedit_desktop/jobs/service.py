@@ -339,7 +339,9 @@ class EditService(QObject):
                 self.model_failed.emit(message)
             self.failed.emit(job_id, message)
             if "engine_lost" in event:
-                self._on_engine_lost(message)
+                # A load that lost its engine is not retried: an engine that dies while
+                # loading would otherwise be restarted for ever.
+                self._on_engine_lost(message, reload=job.kind is not JobKind.LOAD)
         elif kind == "cancelled":
             job.state = JobState.CANCELLED
             self._done(job)
@@ -361,12 +363,12 @@ class EditService(QObject):
             self.queue_changed.emit(len(self.pending_jobs()))
             QTimer.singleShot(0, self, self._release_held)  # after this job's own signals
 
-    def _on_engine_lost(self, message: str) -> None:
+    def _on_engine_lost(self, message: str, reload: bool) -> None:
         """The local engine died: forget its model, say so, and load it in the new one."""
         self._model_info = None
         self.engine_lost.emit(message)
         self.engine_changed.emit(self._link.where())
-        if not self._closed:
+        if reload and not self._closed:
             self.load_model()
 
     # shutdown ---------------------------------------------------------------------------
