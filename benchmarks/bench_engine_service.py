@@ -119,7 +119,7 @@ def ray_throughput(edits: int, steps: int) -> None:
 
     from rfedit_desktop.server.ray_host import RayHost
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     rng = np.random.default_rng(1)
 
     def fresh(count: int) -> list[EditRequest]:

@@ -36,7 +36,7 @@ def ray_engine():
     from rfedit_desktop.server.ray_host import RayHost
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         host = RayHost(ModelChoice("demo"), min_replicas=2, max_replicas=2, connect=False)
         sock = socket.socket()
