@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel
 
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
-from rfedit_desktop.jobs.engine_link import parse_remote, shared_local_engine
+from rfedit_desktop.jobs.engine_link import RemoteEngine, parse_remote, shared_local_engine
 from rfedit_desktop.ui.model_dialog import ModelDialog, save_choice, save_remote
 from rfedit_desktop.ui.project_inversions import SAVE_INVERSIONS_KEY, drop_inversions
 from rfedit_desktop.ui.settings import read_bool
@@ -120,7 +120,7 @@ class ModelMenu(QObject):
         if settings is not None:
             save_choice(settings, choice)
             save_remote(settings, None, None)
-        if self.service.engine is not shared_local_engine():
+        if isinstance(self.service.engine, RemoteEngine):  # back from the remote engine
             self.service.set_engine(shared_local_engine(choice))
         self.load_model(choice)
 
