@@ -21,7 +21,8 @@ def paint_mask_over_everything(qtbot, window) -> None:
     qtbot.keyClick(canvas, Qt.Key.Key_M)
     window.tools.update_brush(size=60, hardness=1.0, opacity=1.0, flow=1.0, spacing=0.1,
                               pressure_size=False, pressure_opacity=False)
-    points = [canvas.transform.to_view(QPointF(x, 24)).toPoint() for x in (0, 20, 44, 64)]
+    # inside the edit area's frame, whose border a press at the picture's edge would drag
+    points = [canvas.transform.to_view(QPointF(x, 24)).toPoint() for x in (4, 20, 44, 60)]
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=points[0])
     for p in points[1:]:
         qtbot.mouseMove(canvas, p)

@@ -311,10 +311,12 @@ class EditPanel(QWidget):
         self._adv_form = adv_form
         self.advanced.addWidget(adv)
         self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
+        self._scroll_to_advanced_pending = False
         self.advanced.toggled.connect(self._advanced_toggled)
         outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.params_scroll = _ParamsScroll(params)
+        self.params_scroll.verticalScrollBar().rangeChanged.connect(self._scroll_to_advanced)
         root.addWidget(self.params_scroll, 1)
 
         footer = QWidget()
@@ -616,9 +618,18 @@ class EditPanel(QWidget):
     def _advanced_toggled(self, expanded: bool) -> None:
         """Opening Advanced scrolls it to the top of the parameters: below the fold, a click
         on it would seem to do nothing."""
+        self._scroll_to_advanced_pending = expanded
         if expanded:
-            QTimer.singleShot(0, lambda: self.params_scroll.verticalScrollBar().setValue(
-                self.advanced.geometry().top()))
+            QTimer.singleShot(0, self._scroll_to_advanced)
+
+    def _scroll_to_advanced(self, *_args: object) -> None:
+        """Also on the scroll range's next change: the opened section may not be laid out yet."""
+        if not self._scroll_to_advanced_pending:
+            return
+        bar = self.params_scroll.verticalScrollBar()
+        top = self.advanced.geometry().top()
+        bar.setValue(top)
+        self._scroll_to_advanced_pending = bar.value() != top
 
     def _request_compare(self) -> None:
         if not self.prompt():
