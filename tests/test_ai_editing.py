@@ -605,19 +605,31 @@ def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win
 
 
 def test_an_inversion_that_cannot_be_kept_is_reported(qtbot, win, monkeypatch) -> None:
+    from thread_engine import ThreadEngine
+
     from rfedit_desktop.engine import inversion_bytes
+    from rfedit_desktop.server.backend import EngineBackend
 
     def refuse(*args, **kwargs):
         raise RuntimeError("Some tensors share memory")
 
     monkeypatch.setattr(inversion_bytes, "entry_bytes", refuse)
     ai = win.ai
-    ai.set_save_inversions(True)
-    stroke(qtbot, win, [(12, 50), (50, 12)])
-    run_and_wait(qtbot, win, "a kept comet")
-    qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True, timeout=WAIT_MS)
-    assert "Could not keep the inversion" in ai.panel.status_label.text()
-    assert ai.strip.results()  # the edit itself is there
+    local = ai.service.engine
+    link = ThreadEngine(EngineBackend())  # the engine in this process, where the patch applies
+    ai.service.set_engine(link)
+    try:
+        ai.load_model(ModelChoice("tiny"))
+        ai.set_save_inversions(True)
+        stroke(qtbot, win, [(12, 50), (50, 12)])
+        run_and_wait(qtbot, win, "a kept comet")
+        qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True,
+                        timeout=WAIT_MS)
+        assert "Could not keep the inversion" in ai.panel.status_label.text()
+        assert ai.strip.results()  # the edit itself is there
+    finally:
+        ai.service.set_engine(local)
+        link.stop()
 
 
 def test_a_selection_is_the_edit_mask_feathered_as_it_is(qtbot, win) -> None:

@@ -260,7 +260,7 @@ class EditService(QObject):
         except EditError as exc:
             log.debug("engine question failed: %s", exc)
             value = False if job.kind is JobKind.CACHE_QUERY else None
-            if job.kind is JobKind.IMPORT_INVERSIONS:
+            if job.kind in (JobKind.IMPORT_INVERSIONS, JobKind.EXPORT_INVERSION):
                 self._post(job, {"type": "error", "message": str(exc)})
                 return
         self._post(job, {"type": "answer", "value": value})

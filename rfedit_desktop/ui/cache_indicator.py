@@ -39,6 +39,7 @@ class CacheIndicator(QObject):
         self._busy = busy
         self._generation = itertools.count(1)
         self._key = "0"
+        self._stopped = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(CACHE_QUERY_DELAY_MS)
@@ -53,13 +54,18 @@ class CacheIndicator(QObject):
     def schedule(self, *_args: Any) -> None:
         """The source or the inversion settings changed: older answers no longer apply."""
         self._key = str(next(self._generation))
-        self._timer.start()
+        if not self._stopped:
+            self._timer.start()
 
     def stop(self) -> None:
+        """The window is closing: no more questions to the engine."""
+        self._stopped = True
         self._timer.stop()
 
     def refresh(self) -> None:
         """Ask the engine whether the current source's inversion is cached."""
+        if self._stopped:
+            return
         if self._service.model_info is None:
             self.state_changed.emit(None)
             return
