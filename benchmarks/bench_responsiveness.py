@@ -1,10 +1,11 @@
-"""Does the window stay fluid while the model loads and an edit runs on the worker thread?
+"""Does the window stay fluid while the engine process starts, loads the model and edits?
 
-Starts the real window (offscreen unless a display is available), loads the model on the worker
-thread, runs one edit with live previews, and meanwhile fires a 5 ms QTimer on the GUI thread.
+Starts the real window (offscreen unless a display is available), which starts its engine child
+process and loads the model there, runs edits with live previews, and meanwhile fires a 5 ms
+QTimer on the GUI thread.
 A stall is how much later than 5 ms the timer came back; the table gives max and p99 per phase
-(targets while editing: max <= 50 ms, p99 <= 16 ms), plus launch -> window shown and
-launch -> model ready.
+(targets in every phase: max <= 50 ms, p99 <= 16 ms), plus launch -> window shown,
+launch -> model ready and the previews per second that reach the GUI.
 
     python benchmarks/bench_responsiveness.py [--model tiny|demo|PATH] [--size 256] [--steps 12]
         [--repeat 3]
@@ -106,7 +107,7 @@ def main() -> int:
     ai = window.ai_editing
     probe = Probe()
     probe.start()
-    probe.set_phase("loading model")
+    probe.set_phase("engine start+load")
     ready: list[float] = []
     ai.service.model_ready.connect(lambda info: ready.append(time.perf_counter() - T_LAUNCH))
     failures: list[str] = []
@@ -170,7 +171,7 @@ def main() -> int:
           f" {args.method}, {os.cpu_count()} CPU cores)\n")
     print(f"{'phase':<18}{'ticks':>8}{'max stall ms':>15}{'p99 ms':>10}{'p50 ms':>10}")
     print("-" * 61)
-    for phase in ("loading model", "idle before edit", "editing"):
+    for phase in ("engine start+load", "idle before edit", "editing"):
         values = probe.samples.get(phase, [])
         print(f"{phase:<18}{len(values):>8}{max(values, default=float('nan')):>15.1f}"
               f"{_pct(values, 0.99):>10.1f}{_pct(values, 0.5):>10.1f}")
@@ -179,9 +180,13 @@ def main() -> int:
     print(f"launch -> model ready  : {ready[0] * 1000:8.0f} ms")
     print(f"edit wall time (median): {edit_s * 1000:8.0f} ms  ({meta.get('nfe')} NFE each, "
           f"{len(edit_times)} edits, {len(previews)} previews shown)")
-    editing = probe.samples.get("editing", [])
-    ok = editing and max(editing) <= 50 and _pct(editing, 0.99) <= 16
-    print(f"targets while editing (max <= 50 ms, p99 <= 16 ms): {'met' if ok else 'NOT met'}")
+    print(f"previews reaching GUI  : {len(previews) / sum(edit_times):8.1f} per second")
+    print(f"GUI process imported torch: {'torch' in sys.modules}")
+    for phase in ("engine start+load", "editing"):
+        values = probe.samples.get(phase, [])
+        ok = values and max(values) <= 50 and _pct(values, 0.99) <= 16
+        print(f"targets while {phase} (max <= 50 ms, p99 <= 16 ms): "
+              f"{'met' if ok else 'NOT met'}")
     if args.json:
         import json
 
@@ -195,6 +200,9 @@ def main() -> int:
     ai.shutdown()
     window.document.undo_stack.setClean()
     window.discard_changes_and_close()
+    from rfedit_desktop.jobs.engine_link import stop_shared
+
+    stop_shared()
     return 0
 
 

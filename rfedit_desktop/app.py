@@ -1,7 +1,7 @@
 """`rfedit`: start the window as fast as possible.
 
 Nothing here imports torch, diffusers or transformers: the window must be on screen before the
-model machinery is touched (the worker thread imports it later). `--timing` prints how long it
+model machinery is touched; the engine runs in a child process that imports it. `--timing` prints how long it
 took from process start to the first shown frame.
 """
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from rfedit_desktop.jobs.engine_link import stop_shared
     from rfedit_desktop.ui import error_hook
     from rfedit_desktop.ui.theme import apply_dark_theme
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("rfedit")
     apply_dark_theme(app)
     error_hook.install()
+    app.aboutToQuit.connect(stop_shared)  # the engine child ends with the window
 
     from rfedit_desktop.ui.main_window import MainWindow
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             window.discard_changes_and_close()
             return
         if window.ai_editing is not None:
-            window.ai_editing.load_model()  # the model loads on the worker thread
+            window.ai_editing.load_model()  # the engine process starts and loads it
         if args.file:
             window.open_path(args.file, ask=False)
         elif not args.no_recover:

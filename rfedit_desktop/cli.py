@@ -58,6 +58,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "for several")
     g.add_argument("--release-t5", action="store_true",
                    help="move the T5 text encoder off the GPU after encoding prompts")
+    g = p.add_argument_group("running engine")
+    g.add_argument("--server", default=None, metavar="URL",
+                   help="run on a running engine (rfedit-server), e.g. http://gpu-box:8765")
+    g.add_argument("--token-file", default=None,
+                   help="file holding that engine's token (else $RFEDIT_TOKEN)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
@@ -193,14 +198,27 @@ def _lora_specs(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
 
 
 def _engine(args: argparse.Namespace):
+    args.lora_specs = _lora_specs(args)
+    if args.server:
+        from .cli_remote import ServerEngine
+
+        return ServerEngine(args.server, args.token_file)
     from .engine.session import load_engine
 
-    args.lora_specs = _lora_specs(args)
     if not args.quiet:
         print(f"loading model {args.model} ...", file=sys.stderr)
     return load_engine(args.model, device=args.device, memory_mode=args.memory_mode,
                        dtype=args.dtype, base=args.base, release_t5=args.release_t5,
                        quantization=args.quantize)
+
+
+def _run(args: argparse.Namespace, name: str, engine: Any, *a: Any, **kw: Any) -> Any:
+    """`pipeline.<name>(engine, ...)` here, or the same call on the --server engine."""
+    if args.server:
+        return getattr(engine, name)(*a, **kw)
+    from .engine import pipeline
+
+    return getattr(pipeline, name)(engine, *a, **kw)
 
 
 def _plan_size(text: str | None) -> tuple[int | None, int | None]:
@@ -364,11 +382,10 @@ def _report(result: Any, out: Path, request: Any, engine: Any, seconds: float) -
 def _edit_one(args: argparse.Namespace, engine: Any, bars: _Bars, image: Any, mask: Any,
               out: Path) -> dict[str, Any]:
     from .engine.images import save_image
-    from .engine.pipeline import run_edit
 
     request = _request(args, image, mask, engine, args.prompt)
     t = time.perf_counter()
-    result = run_edit(engine, request, progress=bars)
+    result = _run(args, "run_edit", engine, request, progress=bars)
     bars.close()
     save_image(result.image, out, result.metadata)
     return _report(result, out, request, engine, time.perf_counter() - t)
@@ -415,8 +432,6 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
-    from .engine.pipeline import run_invert
-
     if args.preset:
         get_preset(args.preset)
     _check_method_options(args)
@@ -424,7 +439,7 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     engine = _engine(args)
     request = _request(args, image, mask, engine)
     t = time.perf_counter()
-    info = run_invert(engine, request, progress=bars)
+    info = _run(args, "run_invert", engine, request, progress=bars)
     bars.close()
     info["seconds"] = {k: round(v, 4) for k, v in info["seconds"].items()}
     info["total_seconds"] = round(time.perf_counter() - t, 4)
@@ -434,7 +449,6 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     from .engine.images import save_image
-    from .engine.pipeline import run_generate
     from .engine.validation import validate_side
 
     out = _check_out(args.out)
@@ -444,12 +458,12 @@ def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     engine = _engine(args)
     side = engine.native_resolution or 1024
     t = time.perf_counter()
-    result = run_generate(engine, args.prompt,
-                          width=side if args.width is None else args.width,
-                          height=side if args.height is None else args.height,
-                          steps=args.steps, guidance=args.guidance,
-                          seed=args.seed, stochastic=args.stochastic, progress=bars,
-                          loras=args.lora_specs)
+    result = _run(args, "run_generate", engine, args.prompt,
+                  width=side if args.width is None else args.width,
+                  height=side if args.height is None else args.height,
+                  steps=args.steps, guidance=args.guidance,
+                  seed=args.seed, stochastic=args.stochastic, progress=bars,
+                  loras=args.lora_specs)
     bars.close()
     save_image(result.image, out, result.metadata)
     return {
@@ -464,6 +478,8 @@ def _cmd_generate(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
 
 
 def _cmd_info(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
+    if args.server:
+        return _engine(args).info()
     import torch
 
     from . import paths

@@ -1,8 +1,9 @@
 """A real window with its AI editing, driven by a scripted engine instead of a model.
 
-The worker thread, the job queue, the staging strip and every widget are the real ones; only
-the engine is replaced (`ScriptedEngine`), so results come back at once in a known colour and
-a test can hold a job open to see the window while it runs.
+The engine server (in a thread of the test process, `ThreadEngine`), the protocol, the job
+queue, the staging strip and every widget are the real ones; only the engine's backend is
+replaced (`ScriptedEngine`), so results come back at once in a known colour and a test can hold
+a job open to see the window while it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
+from thread_engine import ThreadEngine
 
 from rfedit_desktop.document import Document
 from rfedit_desktop.engine.request import EditResult
@@ -26,7 +28,7 @@ WAIT_MS = 20_000
 
 
 class ScriptedEngine:
-    """The backend seam of `EditService`: every edit returns `colour` everywhere."""
+    """The backend seam of the engine host: every edit returns `colour` everywhere."""
 
     def __init__(self) -> None:
         self.colour = (30, 60, 220)
@@ -72,7 +74,8 @@ def ai_window_fixture(qtbot, tmp_path, monkeypatch):
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     window = MainWindow(restore_state=False, ai=False)
     engine = ScriptedEngine()
-    service = EditService(backend=engine, choice=ModelChoice("tiny"))
+    link = ThreadEngine(engine)
+    service = EditService(engine=link, choice=ModelChoice("tiny"))
     ai = AiEditing(window, service=service, choice=ModelChoice("tiny"))
     window.ai_editing = ai
     window.ai = ai  # type: ignore[attr-defined]
@@ -89,7 +92,8 @@ def ai_window_fixture(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     yield window
     engine.release_hold.set()
-    assert ai.shutdown(), "the worker thread did not stop"
+    assert ai.shutdown(), "the engine's jobs did not stop"
+    link.stop()
 
 
 def run_by_keyboard(qtbot, window, prompt: str) -> None:

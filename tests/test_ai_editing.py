@@ -170,6 +170,24 @@ def test_second_run_on_same_source_is_a_cache_hit(qtbot, win) -> None:
     qtbot.waitUntil(lambda: not ai.panel.is_cache_shown(), timeout=WAIT_MS)
 
 
+def test_undo_and_a_new_stroke_is_not_shown_cached(qtbot, win) -> None:
+    """The light is the engine's answer for the pixels: undo + another stroke leaves the undo
+    stack at the same index and count as the edited picture, yet the pixels differ."""
+    ai = win.ai
+    stack = win.document.undo_stack
+    stroke(qtbot, win, [(5, 5), (60, 60)], colour=QColor(200, 20, 20))
+    run_and_wait(qtbot, win, "a red line")
+    qtbot.waitUntil(lambda: ai.panel.is_cache_shown(), timeout=WAIT_MS)
+    edited = (stack.index(), stack.count())
+    stack.undo()
+    stroke(qtbot, win, [(60, 5), (5, 60)], colour=QColor(20, 20, 200))
+    assert (stack.index(), stack.count()) == edited
+    answers: list[bool] = []
+    ai.cache.state_changed.connect(answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=WAIT_MS)
+    assert answers[-1] is False and not ai.panel.is_cache_shown()
+
+
 def test_cancel_mid_edit_leaves_nothing(qtbot, win) -> None:
     ai = win.ai
     stroke(qtbot, win, [(8, 8), (56, 56)])
@@ -332,7 +350,7 @@ def test_edit_history_is_saved_in_the_ora(qtbot, win, tmp_path) -> None:
     assert entry["metadata"]["method"] == "rf-inversion"
 
 
-def test_window_shows_before_torch_and_the_worker_loads_it() -> None:
+def test_window_shows_before_torch_and_the_engine_process_loads_it() -> None:
     code = textwrap.dedent(
         """
         import sys, time
@@ -359,7 +377,7 @@ def test_window_shows_before_torch_and_the_worker_loads_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=180)
     assert "shown-with-torch False" in out.stdout, out.stderr[-2000:]
-    assert "ready True torch True" in out.stdout, out.stderr[-2000:]
+    assert "ready True torch False" in out.stdout, out.stderr[-2000:]  # torch is the engine's
     assert "shutdown True" in out.stdout
 
 
@@ -397,7 +415,7 @@ def test_window_shortcuts_run_and_cancel(qtbot, win) -> None:
 def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
                                                                     tmp_path) -> None:
     from rfedit_desktop.document.opening import load_ora
-    from rfedit_desktop.jobs.inversion_archive import key_of
+    from rfedit_desktop.engine.inversion_archive import key_of
 
     ai = win.ai
     assert not ai.saves_inversions()  # opt-in: project files stay small by default
@@ -409,10 +427,10 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     win.document.save(path)
 
     # Forget every cached inversion, then reopen the project: its stored one comes back.
-    engine = ai.service._worker._engine  # idle worker: safe to touch from here in a test
-    engine.cache.clear()
-    stats = engine.cache.stats()
+    engine = ai.service.engine.client()
+    stats = engine.clear_cache()
     assert stats["memory_entries"] == 0 and stats["disk_entries"] == 0
+    assert engine.info()["info"]["engine"]["inversion_cache"]["memory_entries"] == 0
     reopened = load_ora(path)
     assert any(key_of(n) for n in reopened.extra_files)
     win.set_document(reopened)
@@ -431,13 +449,12 @@ def test_inversions_kept_in_the_project_make_a_reopened_edit_instant(qtbot, win,
     # Damaged entries are named in one error after the good ones went in; foreign names are
     # not inversions at all.
     from rfedit_desktop.errors import EditError
-    from rfedit_desktop.jobs.backend import EngineBackend
 
     assert key_of("inversion-../../etc.safetensors") is None
     with pytest.raises(EditError, match="2 of the project's stored inversions"):
-        EngineBackend().import_inversions(engine, {"inversion-abc.safetensors": b"garbage",
-                                                   "inversion-def.safetensors": b"",
-                                                   "notes.txt": b"hello"})
+        engine.import_inversions({"inversion-abc.safetensors": b"garbage",
+                                  "inversion-def.safetensors": b"",
+                                  "notes.txt": b"hello"})
 
 
 def test_pixels_for_target_clip_to_the_mask(qapp) -> None:
@@ -556,7 +573,7 @@ def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win
                                                                      tmp_path) -> None:
     """The trajectory of a masked edit (views of one buffer) goes into the project too."""
     from rfedit_desktop.document.opening import load_ora
-    from rfedit_desktop.jobs.inversion_archive import key_of
+    from rfedit_desktop.engine.inversion_archive import key_of
 
     ai = win.ai
     ai.set_save_inversions(True)
@@ -570,8 +587,8 @@ def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win
     path = tmp_path / "masked.ora"
     win.document.save(path)
 
-    engine = ai.service._worker._engine  # idle worker: safe to touch from here in a test
-    engine.cache.clear()
+    stats = ai.service.engine.client().clear_cache()
+    assert stats["memory_entries"] == 0
     reopened = load_ora(path)
     win.set_document(reopened)
     imported = []
@@ -588,19 +605,31 @@ def test_a_masked_edit_kept_in_the_project_re_edits_without_inverting(qtbot, win
 
 
 def test_an_inversion_that_cannot_be_kept_is_reported(qtbot, win, monkeypatch) -> None:
+    from thread_engine import ThreadEngine
+
     from rfedit_desktop.engine import inversion_bytes
+    from rfedit_desktop.server.backend import EngineBackend
 
     def refuse(*args, **kwargs):
         raise RuntimeError("Some tensors share memory")
 
     monkeypatch.setattr(inversion_bytes, "entry_bytes", refuse)
     ai = win.ai
-    ai.set_save_inversions(True)
-    stroke(qtbot, win, [(12, 50), (50, 12)])
-    run_and_wait(qtbot, win, "a kept comet")
-    qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True, timeout=WAIT_MS)
-    assert "Could not keep the inversion" in ai.panel.status_label.text()
-    assert ai.strip.results()  # the edit itself is there
+    local = ai.service.engine
+    link = ThreadEngine(EngineBackend())  # the engine in this process, where the patch applies
+    ai.service.set_engine(link)
+    try:
+        ai.load_model(ModelChoice("tiny"))
+        ai.set_save_inversions(True)
+        stroke(qtbot, win, [(12, 50), (50, 12)])
+        run_and_wait(qtbot, win, "a kept comet")
+        qtbot.waitUntil(lambda: ai.panel.status_label.property("error") is True,
+                        timeout=WAIT_MS)
+        assert "Could not keep the inversion" in ai.panel.status_label.text()
+        assert ai.strip.results()  # the edit itself is there
+    finally:
+        ai.service.set_engine(local)
+        link.stop()
 
 
 def test_a_selection_is_the_edit_mask_feathered_as_it_is(qtbot, win) -> None:

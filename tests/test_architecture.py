@@ -31,18 +31,25 @@ FORBIDDEN = {
                  "rfedit_desktop.engine", "rfedit_desktop.jobs", "rfedit_desktop.ui",
                  "rfedit_desktop.demo", "PySide6.QtWidgets"},
     # jobs/ hands the engine bytes and gets bytes back; serialising tensors is the engine's
-    "jobs": {"rfedit_desktop.ui", "rfedit_desktop.demo", "PySide6.QtWidgets", "safetensors"},
+    "jobs": {"rfedit_desktop.ui", "rfedit_desktop.demo", "PySide6.QtWidgets", "safetensors",
+             "torch", "diffusers", "transformers", "rfedit_desktop.server",
+             "rfedit_desktop.flow", "starlette", "uvicorn", "ray"},
     # The window runs without torch: it reaches the engine through jobs/, except for the
     # request types and presets it builds requests from (torch-free, see the test below).
     "ui": {"torch", "diffusers", "transformers", "safetensors", "rfedit_desktop.flow",
-           "rfedit_desktop.engine", "rfedit_desktop.demo"},
+           "rfedit_desktop.engine", "rfedit_desktop.demo", "rfedit_desktop.server"},
     # The demo model's training, figures and benchmark: engine users without a window.
     "demo": {"PySide6", "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui"},
+    "protocol": {"torch", "PySide6", "diffusers", "transformers", "rfedit_desktop.flow",
+                 "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui",
+                 "rfedit_desktop.server", "starlette", "uvicorn", "ray"},
+    "server": {"PySide6", "rfedit_desktop.document", "rfedit_desktop.jobs", "rfedit_desktop.ui"},
 }
 # The torch-free engine modules the GUI may use: request types, presets, and the edit-region plan
 # (numpy + Pillow) that the Edit panel shows before Run.
 ALLOWED = {"ui": {"rfedit_desktop.engine.request", "rfedit_desktop.engine.presets",
-                  "rfedit_desktop.engine.region", "rfedit_desktop.engine.images"}}
+                  "rfedit_desktop.engine.region", "rfedit_desktop.engine.images",
+                  "rfedit_desktop.engine.inversion_archive"}}
 PACKAGES = sorted(FORBIDDEN)
 
 
@@ -233,8 +240,9 @@ def test_request_types_import_without_torch() -> None:
     """The GUI builds EditRequests (and reads the presets) before torch is loaded."""
     code = (
         "import sys; import rfedit_desktop.engine.request, rfedit_desktop.engine.presets, "
-        "rfedit_desktop.engine.region, rfedit_desktop.errors, rfedit_desktop.paths; "
-        "print('torch' in sys.modules)"
+        "rfedit_desktop.engine.region, rfedit_desktop.engine.inversion_archive, "
+        "rfedit_desktop.errors, rfedit_desktop.paths, "
+        "rfedit_desktop.protocol.client, rfedit_desktop.jobs; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -115,7 +115,7 @@ def test_choose_model_refuses_a_missing_folder_and_stays_open(qtbot, ai_window, 
     _, still_open, message = seen[0]
     assert still_open, "the dialog closed on a folder that does not exist"
     assert "does not exist" in message and "no-such-model" in message
-    assert ai._choice.model == "tiny" and ai.service.model_info == loads_before
+    assert ai.models.choice.model == "tiny" and ai.service.model_info == loads_before
 
 
 def test_a_failed_load_clears_loading_and_shows_the_whole_error(qtbot, ai_window,

@@ -97,8 +97,12 @@ def test_flowedit_with_the_source_prompt_as_target_returns_the_source(fresh) -> 
                guidance=2.0, source_guidance=2.0, keep_detail=False)
     round_trip = decode_latent(fresh, encode_image(fresh, image), 64, 64)
     assert np.array_equal(same.image, round_trip)
+    # with keep-detail (the default) an edit that changed nothing gives back the photo itself
+    kept = run(fresh, image=image, method="flowedit", prompt="a photo", source_prompt="a photo",
+               guidance=2.0, source_guidance=2.0)
+    assert np.array_equal(kept.image, image)
     other = run(fresh, image=image, method="flowedit", prompt="a blue sea",
-                source_prompt="a photo")
+                source_prompt="a photo", keep_detail=False)
     assert np.abs(other.image.astype(int) - round_trip.astype(int)).mean() > 1.0
 
 

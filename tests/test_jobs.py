@@ -1,21 +1,23 @@
-"""The worker queue: order, cancel, errors that never kill the app, clean shutdown.
+"""The GUI's job queue through the engine protocol: order, cancel, errors, clean shutdown.
 
-A scripted backend stands in for the engine here so that the timing of cancels is exact; the
-real tiny engine is exercised through the same service in tests/test_jobs_engine.py.
+A scripted backend stands in for the engine inside a real server (uvicorn on 127.0.0.1, in a
+thread of this process) so that the timing of cancels is exact; the real engine process is
+exercised in tests/test_local_engine.py.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from thread_engine import ThreadEngine
 
+from rfedit_desktop.engine.request import EditRequest, EditResult
 from rfedit_desktop.errors import Cancelled, EditError
-from rfedit_desktop.jobs import EditService, ModelChoice, friendly_message
-from rfedit_desktop.jobs.errors import is_out_of_memory
+from rfedit_desktop.jobs import EditService, ModelChoice
+from rfedit_desktop.server.errors import friendly_message, is_out_of_memory
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ScriptedBackend:
 
     def run_edit(self, engine, request, progress, cancel):
         self.thread_names.add(threading.current_thread().name)
+        request = request.prompt
         if request == "reject":
             raise EditError("steps must be at least 1")
         if request == "oom":
@@ -65,12 +68,13 @@ class ScriptedBackend:
                 raise Cancelled()
             progress(Step("edit", i, 4, np.full((8, 8, 3), i * 10, np.uint8)))
         self.ran.append(request)
-        return f"result:{request}"
+        return EditResult(image=np.full((4, 4, 3), len(self.ran), np.uint8),
+                          metadata={"prompt": request})
 
     run_generate = run_edit
 
     def is_cached(self, engine, request):
-        return request in self.ran
+        return request.prompt in self.ran
 
     def release(self):
         self.released += 1
@@ -87,14 +91,36 @@ class Recorder:
         return [e[1:] for e in self.events if e[0] == name]
 
 
+def req(prompt: str) -> EditRequest:
+    return EditRequest(image=np.zeros((4, 4, 3), np.uint8), prompt=prompt)
+
+
+def prompts(results) -> list:
+    return [(job, r.metadata["prompt"]) for job, r in results]
+
+
 @pytest.fixture
 def service(qtbot):
     backend = ScriptedBackend()
-    svc = EditService(backend=backend, choice=ModelChoice("tiny"))
+    link = ThreadEngine(backend)
+    svc = EditService(engine=link, choice=ModelChoice("tiny"))
     svc.backend = backend  # type: ignore[attr-defined]
     yield svc
     backend.gate.set()
     assert svc.shutdown(5000)
+    link.stop()
+
+
+def reached_engine(qtbot, service: EditService, count: int, every: bool = False) -> None:
+    """Cancels travel to the engine asynchronously: wait until it has `count` of them and
+    (`every`) every job that reached it (an upload may still have been under way)."""
+    table = service.engine.host.table
+    qtbot.waitUntil(lambda: sum(j.cancel.is_set() for j in table._jobs.values()) >= count,
+                    timeout=5000)
+    if every:
+        qtbot.wait(300)
+        qtbot.waitUntil(lambda: all(j.cancel.is_set() for j in table._jobs.values()),
+                        timeout=5000)
 
 
 def wait_idle(qtbot, service: EditService) -> None:
@@ -103,9 +129,9 @@ def wait_idle(qtbot, service: EditService) -> None:
 
 def test_jobs_run_in_order_on_the_worker_thread(qtbot, service) -> None:
     rec = Recorder(service)
-    ids = [service.submit(name) for name in ("a", "b", "c")]
+    ids = [service.submit(req(name)) for name in ("a", "b", "c")]
     wait_idle(qtbot, service)
-    assert rec.of("result") == [(i, f"result:{n}") for i, n in zip(ids, "abc", strict=True)]
+    assert prompts(rec.of("result")) == list(zip(ids, "abc", strict=True))
     assert service.backend.ran == ["a", "b", "c"]
     assert service.backend.loads == ["tiny"]  # loaded once, lazily, for the first job
     assert threading.main_thread().name not in service.backend.thread_names
@@ -117,37 +143,39 @@ def test_jobs_run_in_order_on_the_worker_thread(qtbot, service) -> None:
 def test_cancel_running_job_stops_it_and_the_next_job_runs(qtbot, service) -> None:
     rec = Recorder(service)
     service.backend.gate.clear()
-    first = service.submit("slow")
-    second = service.submit("next")
+    first = service.submit(req("slow"))
+    second = service.submit(req("next"))
     assert service.backend.step_started.wait(5)
     assert service.cancel(first)
+    reached_engine(qtbot, service, 1)
     service.backend.gate.set()
     wait_idle(qtbot, service)
     assert rec.of("cancelled") == [(first,)]
-    assert rec.of("result") == [(second, "result:next")]
+    assert prompts(rec.of("result")) == [(second, "next")]
     assert "slow" not in service.backend.ran
 
 
 def test_cancel_queued_job_is_reported_at_once_and_never_runs(qtbot, service) -> None:
     rec = Recorder(service)
     service.backend.gate.clear()
-    first = service.submit("a")
-    queued = service.submit("b")
+    first = service.submit(req("a"))
+    queued = service.submit(req("b"))
     assert service.cancel(queued)
-    assert rec.of("cancelled") == [(queued,)]  # synchronously, before the worker sees it
+    assert rec.of("cancelled") == [(queued,)]  # synchronously, before the engine sees it
     service.backend.gate.set()
     wait_idle(qtbot, service)
     assert service.backend.ran == ["a"]
-    assert rec.of("result") == [(first, "result:a")]
+    assert prompts(rec.of("result")) == [(first, "a")]
     assert rec.of("cancelled") == [(queued,)]  # not reported twice
 
 
 def test_cancel_all(qtbot, service) -> None:
     rec = Recorder(service)
     service.backend.gate.clear()
-    ids = [service.submit(n) for n in ("a", "b", "c")]
+    ids = [service.submit(req(n)) for n in ("a", "b", "c")]
     assert service.backend.step_started.wait(5)
     service.cancel_all()
+    reached_engine(qtbot, service, 1, every=True)
     service.backend.gate.set()
     wait_idle(qtbot, service)
     assert sorted(e[0] for e in rec.of("cancelled")) == ids
@@ -162,12 +190,12 @@ def test_cancel_all(qtbot, service) -> None:
 def test_errors_become_messages_and_the_next_job_succeeds(qtbot, service, request_,
                                                           expected) -> None:
     rec = Recorder(service)
-    bad = service.submit(request_)
-    good = service.submit("fine")
+    bad = service.submit(req(request_))
+    good = service.submit(req("fine"))
     wait_idle(qtbot, service)
     (failed,) = rec.of("failed")
     assert failed[0] == bad and expected in failed[1]
-    assert rec.of("result") == [(good, "result:fine")]
+    assert prompts(rec.of("result")) == [(good, "fine")]
     if request_ == "oom":
         assert service.backend.released >= 1  # caches emptied after out of memory
 
@@ -175,13 +203,13 @@ def test_errors_become_messages_and_the_next_job_succeeds(qtbot, service, reques
 def test_missing_model_reports_and_a_later_model_loads(qtbot, service) -> None:
     rec = Recorder(service)
     service.load_model(ModelChoice("missing"))
-    job = service.submit("x")
+    job = service.submit(req("x"))
     wait_idle(qtbot, service)
     assert rec.of("model_failed") and "not found" in rec.of("model_failed")[0][0]
-    assert [e[0] for e in rec.of("failed")][-1] == job
+    assert job in [e[0] for e in rec.of("failed")]  # the edit failed too
     assert service.model_info is None
     service.load_model(ModelChoice("tiny"))
-    ok = service.submit("y")
+    ok = service.submit(req("y"))
     wait_idle(qtbot, service)
     assert rec.of("model_ready")[-1][0]["model"] == "tiny"
     assert (0.5, "half") in rec.of("model_loading")  # load progress reaches the GUI
@@ -189,16 +217,16 @@ def test_missing_model_reports_and_a_later_model_loads(qtbot, service) -> None:
     service.load_model(ModelChoice("tiny"))  # the same model again: confirmed, not reloaded
     wait_idle(qtbot, service)
     assert service.backend.loads == loads and service.model_info["model"] == "tiny"
-    assert (ok, "result:y") in rec.of("result")
+    assert (ok, "y") in prompts(r for r in rec.of("result") if r[1] is not None)
 
 
 def test_cache_query_answers_after_an_edit(qtbot, service) -> None:
     rec = Recorder(service)
-    service.query_cache("k", "img")
+    service.query_cache("k", req("img"))
     qtbot.waitUntil(lambda: bool(rec.of("cache_state")), timeout=5000)
     assert rec.of("cache_state") == [("k", False)]  # no engine yet: nothing cached, nothing loaded
     assert service.backend.loads == []
-    service.submit("img", key="k")
+    service.submit(req("img"), key="k")
     wait_idle(qtbot, service)
     qtbot.waitUntil(lambda: len(rec.of("cache_state")) == 2, timeout=5000)
     assert rec.of("cache_state")[-1] == ("k", True)
@@ -206,17 +234,18 @@ def test_cache_query_answers_after_an_edit(qtbot, service) -> None:
 
 def test_shutdown_cancels_a_running_job(qtbot) -> None:
     backend = ScriptedBackend()
-    svc = EditService(backend=backend, choice=ModelChoice("tiny"))
+    link = ThreadEngine(backend)
+    svc = EditService(engine=link, choice=ModelChoice("tiny"))
     backend.gate.clear()
-    svc.submit("long")
+    svc.submit(req("long"))
     assert backend.step_started.wait(5)
     threading.Timer(0.05, backend.gate.set).start()
-    start = time.perf_counter()
     assert svc.shutdown(5000)
-    assert time.perf_counter() - start < 5
+    qtbot.waitUntil(lambda: link.host.info()["running"] is None, timeout=5000)
     assert backend.ran == []
     with pytest.raises(RuntimeError):
-        svc.submit("after")
+        svc.submit(req("after"))
+    link.stop()
 
 
 def test_model_choice_rejects_bad_values() -> None:
@@ -252,28 +281,3 @@ def test_many_emits_do_not_drop_references_to_true(qtbot) -> None:
     for i in range(5000):
         emitter.ping.emit(i)
     assert sys.getrefcount(True) > before - 100
-
-
-def test_a_program_that_forgets_shutdown_still_exits_cleanly(tmp_path) -> None:
-    """Qt aborts a process whose running QThread is destroyed; the service stops it at exit."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = tmp_path / "forget.py"
-    script.write_text(
-        "import sys\n"
-        f"sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]\n"
-        "from PySide6.QtWidgets import QApplication\n"
-        "app = QApplication([])\n"
-        "from rfedit_desktop.jobs import EditService, ModelChoice\n"
-        "from test_jobs import ScriptedBackend\n"
-        "service = EditService(backend=ScriptedBackend(), choice=ModelChoice('tiny'))\n"
-        "service.submit('x')\n"
-        "print('bye')\n",
-        encoding="utf-8",
-    )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=60)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "bye" in out.stdout and "Destroyed while thread" not in out.stderr

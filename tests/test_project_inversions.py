@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rfedit_desktop.jobs.inversion_archive import file_name
+from rfedit_desktop.engine.inversion_archive import file_name
 from rfedit_desktop.ui.project_inversions import (
     MAX_INVERSIONS_PER_DOCUMENT,
     drop_inversions,

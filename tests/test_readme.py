@@ -50,3 +50,27 @@ def test_cli_example_runs_as_written(tmp_path, monkeypatch, capsys):
             assert (tmp_path / argv[argv.index("--out") + 1]).stat().st_size > 0
     # the example promises that editing after `invert` reuses the inversion
     assert results and all(r["cache_hit"] and r["nfe"] == r["steps"] for r in results)
+
+
+def test_remote_engine_commands_parse_as_written():
+    """The server section's commands use options that exist (they need a GPU box to run)."""
+    from rfedit_desktop.cli import build_parser as cli_parser
+    from rfedit_desktop.server.main import build_parser as server_parser
+
+    lines = block("server-example") + block("remote-cli-example") + block("ray-example")
+    commands = {line.split()[0] for line in lines}
+    assert {"rfedit-server", "rfedit-cli", "ray"} <= commands
+    for line in lines:
+        argv = shlex.split(line)
+        if argv[0] == "rfedit-server":
+            args = server_parser().parse_args(argv[1:])
+            assert args.host == "0.0.0.0" and args.port == 8765 and args.token_file
+        elif argv[0] == "rfedit-cli":
+            args = cli_parser().parse_args(argv[1:])
+            assert args.server == "http://gpu-box:8765" and args.token_file
+    assert "'.[server]'" in block("server-example")[0]
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(dep.startswith("ray[serve]") for dep in extras["server"])
+    assert set(extras["server"]) <= set(extras["test"])  # CI's test install covers the server

@@ -2,7 +2,7 @@
 
 One Engine per model load. It owns the pipeline, where and in which dtype it runs, the model's
 identity (cache keys must never mix two models), the prompt-embedding cache and the inversion
-cache. It lives on one thread for the whole session (the GUI's worker thread).
+cache. It lives on one thread for the whole session (the engine thread of its server process).
 """
 
 from __future__ import annotations

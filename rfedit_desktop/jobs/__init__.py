@@ -1,14 +1,13 @@
-"""The only layer that crosses threads: one long-lived worker owns the engine for the session.
+"""The GUI's client of the engine: job state, events as Qt signals, a local engine process.
 
-The GUI talks to `EditService` (GUI thread); the service drives `EngineWorker` (worker thread)
-with queued signals. torch and diffusers are imported on the worker thread only, the first time
-a model is loaded, so the window appears before either is touched.
+The GUI talks to `EditService` (GUI thread); the service talks the engine protocol to a child
+process it starts (`engine_link.LocalEngine`) or to a remote `rfedit-server`. Nothing here
+imports torch: the GUI process never does.
 """
 
-from rfedit_desktop.jobs.errors import friendly_message
 from rfedit_desktop.jobs.job import JobKind
-from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, ModelChoice
 from rfedit_desktop.jobs.service import EditService
+from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, ModelChoice
 
 __all__ = [
     "DEVICES",
@@ -16,5 +15,4 @@ __all__ = [
     "EditService",
     "JobKind",
     "ModelChoice",
-    "friendly_message",
 ]

@@ -1,7 +1,7 @@
-"""One unit of work for the worker, and the states it passes through.
+"""One unit of work as the GUI sees it, and the states it passes through.
 
-queued → running → finished | failed | cancelled, or queued → dropped (cancelled before it ran).
-The state changes under a lock because the GUI thread drops jobs while the worker claims them.
+queued → running → finished | failed | cancelled. The state is the GUI thread's: job threads
+only report events, and `EditService` changes the state when the event arrives.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
-
-from rfedit_desktop.jobs.model_choice import ModelChoice
 
 
 class JobKind(str, Enum):
@@ -26,39 +24,24 @@ class JobKind(str, Enum):
 class JobState(str, Enum):
     QUEUED = "queued"
     RUNNING = "running"
-    DONE = "done"
-    DROPPED = "dropped"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(eq=False)
 class Job:
     id: int
     kind: JobKind
-    choice: ModelChoice
     request: Any = None
     key: str = ""
     payload: Any = None
-    cancel: threading.Event = field(default_factory=threading.Event)
     state: JobState = JobState.QUEUED
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    remote_id: str | None = None  # the engine's id, once submitted
+    model_failure_shown: bool = False  # the engine already said why the model did not load
+    held: list[dict[str, Any]] = field(default_factory=list)  # events waiting for earlier jobs
+    cancel: threading.Event = field(default_factory=threading.Event)
 
-    def claim(self) -> bool:
-        """Worker side: start the job unless the GUI dropped it first."""
-        with self._lock:
-            if self.state is not JobState.QUEUED:
-                return False
-            self.state = JobState.RUNNING
-            return True
-
-    def drop(self) -> bool:
-        """GUI side: cancel a job that has not started; False if the worker already has it."""
-        with self._lock:
-            self.cancel.set()
-            if self.state is not JobState.QUEUED:
-                return False
-            self.state = JobState.DROPPED
-            return True
-
-    def finish(self) -> None:
-        with self._lock:
-            self.state = JobState.DONE
+    @property
+    def over(self) -> bool:
+        return self.state in (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED)

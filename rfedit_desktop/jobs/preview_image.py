@@ -1,4 +1,4 @@
-"""numpy RGB → QImage, done on the worker thread so the GUI's share of a preview is a blit."""
+"""numpy RGB → QImage, done on the job thread so the GUI's share of a preview is a blit."""
 
 from __future__ import annotations
 

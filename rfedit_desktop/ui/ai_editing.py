@@ -1,10 +1,11 @@
-"""AI editing in the window: the controller between the document, the panel and the worker.
+"""AI editing in the window: the controller between the document, the panel and the engine.
 
 It builds `EditRequest`s from the document (pixels, mask) and the Edit panel, sends them to the
-worker, shows progress and live previews (on the canvas and in the staging strip), stages the
+engine through `EditService`, shows progress and live previews (on the canvas and in the staging strip), stages the
 results, and applies a chosen one to the document as one undo step named after its prompt.
-Only this module knows all three; each of them works without it. Its helpers live beside it:
-preview_overlay, edit_apply, model_menu, cache_indicator, compare_key, project_inversions.
+Only this module knows all three; each of them works without it. Its collaborators live beside
+it: model_menu (actions, model status), cache_indicator (the engine's cache answer),
+preview_overlay, edit_apply, compare_key, project_inversions.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRect, Qt
 from PySide6.QtGui import QImage, QRegion
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication
 
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
+from rfedit_desktop.jobs.engine_link import parse_remote, shared_local_engine
 from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.ui.cache_indicator import CacheIndicator
 from rfedit_desktop.ui.compare_key import CompareKeyFilter
@@ -54,13 +56,13 @@ class _JobContext:
     variants: int
     submitted: float
     clip: QRegion | None = None
-    started: float = 0.0  # when the worker began it (perf_counter)
+    started: float = 0.0  # when the engine began it (perf_counter)
     compared: bool = False  # one of a "Compare methods" run: labelled by method, NFE, seconds
     box: QRect | None = None  # the region the model sees, where previews are drawn
     paste_mask: Any = None  # where the result may go: the mask, else the edit area's box
 
 
-class AiEditing(ModelMenu, CacheIndicator, QObject):
+class AiEditing(QObject):
     """Installs the Edit dock, the staging strip, a Model menu and the canvas preview."""
 
     def __init__(self, window: Any, service: EditService | None = None,
@@ -68,14 +70,13 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         super().__init__(window)
         self.window = window
         settings = getattr(window, "settings", None)
-        self._choice = choice or (load_choice(settings) if settings is not None
-                                  else ModelChoice())
-        self.service = service or EditService(choice=self._choice, parent=self)
+        choice = choice or (load_choice(settings) if settings is not None else ModelChoice())
+        self.service = service or EditService(engine=_engine_for(settings, choice),
+                                              choice=choice, parent=self)
         self._contexts: dict[int, _JobContext] = {}
         self._archive_jobs: dict[int, Any] = {}  # export/import job id -> document (or None)
         self._clips: dict[int, QRegion | None] = {}  # staged result id -> its mask region
         self._document: Any = None
-        self._model_state = "idle"
         self._last_preview_step = ""
         self._last_phase = ""
 
@@ -88,36 +89,42 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         self.overlay = PreviewOverlay(window.canvas)
         self.area = EditArea(window.canvas, self.panel, settings)
         self.edit_dock.visibilityChanged.connect(self.area.set_active)
-        self.model_label = QLabel("")
+        self.models = ModelMenu(window, self.panel, self.service, choice, self)
+        self.model_label, self.engine_label = self.models.model_label, self.models.engine_label
+        self.run_action, self.cancel_action = self.models.run_action, self.models.cancel_action
         status_area = getattr(window, "status_area", None)
         if status_area is not None and status_area.layout() is not None:
             status_area.layout().addWidget(self.model_label)
-        self._build_model_menu()
-        self._init_cache_indicator()
+            status_area.layout().addWidget(self.engine_label)
+        self.cache = CacheIndicator(self.service, lambda: self.window.document,
+                                    self._cache_request_fields, self.is_busy, self)
+        self.cache.state_changed.connect(self.panel.set_cache_state)
         self.compare_filter = CompareKeyFilter(window, self.overlay, self.strip, self)
 
         p, s, svc = self.panel, self.strip, self.service
         p.run_requested.connect(self.run)
         p.compare_requested.connect(self.compare_methods)
         p.cancel_requested.connect(self.cancel)
-        p.model_change_requested.connect(self.choose_model)
-        p.inversion_params_changed.connect(self._schedule_cache_query)
-        p.source_combo.currentIndexChanged.connect(self._schedule_cache_query)
+        p.model_change_requested.connect(self.models.choose_model)
+        p.inversion_params_changed.connect(self.cache.schedule)
+        p.source_combo.currentIndexChanged.connect(self.cache.schedule)
+        self.models.cancel_requested.connect(self.cancel)
+        self.models.cancel_all_requested.connect(self.cancel_all)
         s.apply_requested.connect(self.apply)
         s.selection_changed.connect(self._selection_changed)
         s.compare_changed.connect(self.overlay.set_comparing)
         s.reuse_requested.connect(self.reuse_settings)
-        svc.model_loading.connect(self._on_model_loading)
         svc.model_ready.connect(self._on_model_ready)
         svc.model_ready.connect(self.area.set_model)
         svc.model_failed.connect(self._on_model_failed)
+        self.area.changed.connect(self.cache.schedule)
         svc.job_started.connect(self._on_started)
         svc.progress.connect(self._on_progress)
         svc.preview.connect(self._on_preview)
         svc.result.connect(self._on_result)
         svc.failed.connect(self._on_failed)
         svc.cancelled.connect(self._on_cancelled)
-        svc.cache_state.connect(self._on_cache_state)
+        svc.engine_lost.connect(self._on_engine_lost)
 
         if hasattr(window, "document_changed"):
             window.document_changed.connect(self._watch_document)
@@ -127,7 +134,28 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         if app is not None:
             app.installEventFilter(self.compare_filter)
             app.aboutToQuit.connect(self.shutdown)
-        self._show_model_state(f"{self._choice.label()} · not loaded", "idle")
+
+    # the model (ModelMenu holds it; these are the window's and the app's handles) ---------
+    def load_model(self, choice: ModelChoice | None = None) -> int:
+        return self.models.load_model(choice)
+
+    def saves_inversions(self) -> bool:
+        return self.models.saves_inversions()
+
+    def set_save_inversions(self, on: bool) -> None:
+        self.models.set_save_inversions(on)
+
+    def _on_model_ready(self, info: dict) -> None:
+        if not self._contexts:
+            self.panel.set_busy(False)  # clears the loading message from the progress bar
+        self.cache.schedule()
+
+    def _on_model_failed(self, _message: str) -> None:
+        if not self._contexts:
+            self.panel.set_busy(False)  # clears the "Loading …" line from the progress bar
+
+    def _cache_request_fields(self) -> tuple[str, dict[str, Any]]:
+        return self.panel.source_mode(), dict(self.panel.params(), region=self.area.region())
 
     # documents ------------------------------------------------------------------------
     def _watch_document(self, document: Any) -> None:
@@ -148,10 +176,10 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         stored = stored_inversions(getattr(document, "extra_files", {}))
         if stored:
             self._archive_jobs[self.service.import_inversions(stored)] = None
-        self._schedule_cache_query()
+        self.cache.schedule()
 
     def _store_inversion(self, document: Any, payload: Any) -> None:
-        if document is None or not payload or not self.saves_inversions():
+        if document is None or not payload or not self.models.saves_inversions():
             return
         keep_inversion(document.extra_files, payload)
 
@@ -202,9 +230,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         except EditError as exc:
             self.panel.show_status(str(exc), error=True)
             return []
-        key = self._source_key()
-        # Until the worker answers, say what is known: a source seen cached, or "not cached".
-        self.panel.set_cache_state(key in self._known_cached)
+        key = self.cache.key  # the engine says after the edit whether these pixels are cached
         ids = []
         for request, context in planned:
             job_id = self.service.submit(request, key=key if context.variant == 0 else "")
@@ -275,8 +301,8 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         self._last_preview_step = f"{phase} {step}/{total}"
         self._last_phase = phase
         elapsed = time.perf_counter() - self._contexts[job_id].started
-        self.model_label.setText(f"model: {self._model_text()} · {phase} {step}/{total} · "
-                                 f"{elapsed:.1f} s")
+        self.model_label.setText(f"model: {self.models.model_text()} · {phase} {step}/{total}"
+                                 f" · {elapsed:.1f} s")
 
     def _on_preview(self, job_id: int, image: QImage) -> None:
         if job_id not in self._contexts:
@@ -295,7 +321,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         if job_id in self._archive_jobs:
             document = self._archive_jobs.pop(job_id)
             if isinstance(result, int) and result:
-                self._schedule_cache_query()  # imported: the indicator may turn green
+                self.cache.schedule()  # imported: the indicator may turn green
             elif document is not None:
                 self._store_inversion(document, result)
             return
@@ -312,7 +338,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         )
         self._clips[staged.id] = context.clip
         self.strip.add_result(staged)
-        if self.saves_inversions() and context.variant == 0:
+        if self.models.saves_inversions() and context.variant == 0:
             self._archive_jobs[self.service.export_inversion(context.request)] = context.document
         seconds = sum(float(v) for v in (result.timings or {}).values())
         hit = "inversion from cache" if result.cache_hit else "inverted"
@@ -324,7 +350,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
         if job_id in self._archive_jobs:
             document = self._archive_jobs.pop(job_id)
             if document is None:  # an import: the good entries went in
-                self._schedule_cache_query()
+                self.cache.schedule()
                 self.panel.show_status(f"Stored inversions: {message}", error=True)
             else:  # the edit itself succeeded; the project just will not carry its inversion
                 self.panel.show_status(
@@ -340,6 +366,12 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             status_bar().showMessage(f"Edit failed: {message}", 8000)
         self._after_job()
 
+    def _on_engine_lost(self, message: str) -> None:
+        """The failed job already said so in the panel; the status bar says it too."""
+        status_bar = getattr(self.window, "statusBar", None)
+        if status_bar is not None:
+            status_bar().showMessage(message, 15000)
+
     def _on_cancelled(self, job_id: int) -> None:
         self._archive_jobs.pop(job_id, None)
         if self._contexts.pop(job_id, None) is None:
@@ -354,7 +386,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             self._set_busy(False)
             model = self.service.model_info
             if model is not None:
-                self.model_label.setText(f"model: {self._model_text()} · ready")
+                self.model_label.setText(f"model: {self.models.model_text()} · ready")
 
     def _metadata(self, context: _JobContext, result: Any) -> dict[str, Any]:
         meta = dict(context.request.params())
@@ -369,7 +401,7 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             preset=self.panel.preset(),
         )
         model = self.service.model_info or {}
-        meta.setdefault("model", model.get("name") or self._choice.model)
+        meta.setdefault("model", model.get("name") or self.models.choice.model)
         return meta
 
     # staging ----------------------------------------------------------------------------
@@ -426,13 +458,24 @@ class AiEditing(ModelMenu, CacheIndicator, QObject):
             if self.overlay.image() is not None and self.strip.current_id() != RUNNING_ID:
                 self.overlay.set_image(None)
         self.area.schedule()
-        self._schedule_cache_query()
+        self.cache.schedule()
 
     # shutdown ---------------------------------------------------------------------------
     def shutdown(self) -> bool:
-        """Cancel everything and stop the worker thread (window close, app quit)."""
+        """Cancel this window's edits (window close, app quit)."""
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.compare_filter)
-        self._cache_timer.stop()
+        self.cache.stop()
         return self.service.shutdown()
+
+
+def _engine_for(settings: Any, choice: ModelChoice) -> Any:
+    """The remembered remote engine, else this app's local engine process."""
+    url = str(settings.value("engine/url", "") or "") if settings is not None else ""
+    if url:
+        try:
+            return parse_remote(url, str(settings.value("engine/token", "") or ""))
+        except EditError:
+            pass
+    return shared_local_engine(choice)

@@ -1,79 +1,91 @@
-"""The Edit panel's "inversion cached" light: ask the worker, quietly and not too often.
+"""The Edit panel's "inversion cached" light: the engine's own answer for the actual pixels.
 
-A mixin of `AiEditing` (ui/ai_editing.py), apart because the question is asked from many
-places (document edits, panel changes, model loads) and has its own timing rules.
+A collaborator of `AiEditing`: it asks the engine (`EditService.query_cache`, which sends the
+pixels) whether an edit of the current source would reuse a cached inversion, quietly and not
+too often. Every document or panel change starts a new question and makes older answers stale,
+so undo + a new stroke never shows "cached" for pixels the engine has not seen.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rfedit_desktop.engine.request import EditRequest
-from rfedit_desktop.ui.edit_panel import INVERSION_FIELDS
+from rfedit_desktop.jobs import EditService
 
 CACHE_QUERY_DELAY_MS = 350
-# Above this many document pixels the cache indicator does not copy the picture on the GUI
-# thread to ask the worker; it relies on the sources it has seen cached (re-edits) instead.
+# Above this many document pixels the indicator does not copy the picture on the GUI thread to
+# ask the engine; it shows "unknown" until an edit of that source answers.
 CACHE_QUERY_MAX_PIXELS = 4_000_000
 
 
-class CacheIndicator:
-    """Keeps the panel's cache state in step with the current source and inversion settings."""
+class CacheIndicator(QObject):
+    """`state_changed(True | False | None)`: cached, not cached, unknown (no model, no source)."""
 
-    def _init_cache_indicator(self) -> None:
-        self._cache_key = ""
-        self._known_cached: set[str] = set()
-        self._cache_timer = QTimer(self)
-        self._cache_timer.setSingleShot(True)
-        self._cache_timer.setInterval(CACHE_QUERY_DELAY_MS)
-        self._cache_timer.timeout.connect(self.refresh_cache_state)
+    state_changed = Signal(object)
 
-    def _schedule_cache_query(self, *_args: Any) -> None:
-        self._cache_timer.start()
+    def __init__(self, service: EditService, document: Callable[[], Any],
+                 request_fields: Callable[[], tuple[str, dict[str, Any]]],
+                 busy: Callable[[], bool], parent: QObject | None = None) -> None:
+        """`request_fields()` gives (source mode, EditRequest fields) from the Edit panel."""
+        super().__init__(parent)
+        self._service = service
+        self._document = document
+        self._request_fields = request_fields
+        self._busy = busy
+        self._generation = itertools.count(1)
+        self._key = "0"
+        self._stopped = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(CACHE_QUERY_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        service.cache_state.connect(self._on_answer)
 
-    def _source_key(self) -> str:
-        document = self.window.document
-        params = self.panel.params()
-        stack = document.undo_stack if document is not None else None
-        parts = (id(document), self.panel.source_mode(),
-                 stack.index() if stack is not None else 0,
-                 stack.count() if stack is not None else 0,
-                 tuple(params.get(f) for f in INVERSION_FIELDS), self.area.region())
-        return repr(parts)
+    @property
+    def key(self) -> str:
+        """Names the current source and settings; an answer for another key is stale."""
+        return self._key
 
-    def refresh_cache_state(self) -> None:
-        """Ask the worker whether the current source's inversion is cached."""
-        if self.service.model_info is None:
-            self.panel.set_cache_state(None)
+    def schedule(self, *_args: Any) -> None:
+        """The source or the inversion settings changed: older answers no longer apply."""
+        self._key = str(next(self._generation))
+        if not self._stopped:
+            self._timer.start()
+
+    def stop(self) -> None:
+        """The window is closing: no more questions to the engine."""
+        self._stopped = True
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        """Ask the engine whether the current source's inversion is cached."""
+        if self._stopped:
             return
-        if self._contexts:
-            self._cache_timer.start()  # ask when the worker is free
+        if self._service.model_info is None:
+            self.state_changed.emit(None)
             return
-        key = self._source_key()
-        document = self.window.document
-        if key in self._known_cached:
-            self.panel.set_cache_state(True)
+        if self._busy():
+            self._timer.start()  # ask when the engine is free
             return
+        document = self._document()
         if document is None or document.width * document.height > CACHE_QUERY_MAX_PIXELS:
-            self.panel.set_cache_state(None)
+            self.state_changed.emit(None)
             return
         try:
-            params = dict(self.panel.params())
-            params["prompt"] = params["prompt"] or "-"
-            request = EditRequest(image=document.composite_for_edit(self.panel.source_mode()),
-                                  mask=document.mask_array(), region=self.area.region(),
-                                  **params)
+            source, fields = self._request_fields()
+            fields = dict(fields, prompt=fields.get("prompt") or "-")
+            request = EditRequest(image=document.composite_for_edit(source),
+                                  mask=document.mask_array(), **fields)
         except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
-            self.panel.set_cache_state(None)
+            self.state_changed.emit(None)
             return
-        self._cache_key = key
-        self.service.query_cache(key, request)
+        self._service.query_cache(self._key, request)
 
-    def _on_cache_state(self, key: str, cached: bool) -> None:
-        if key and cached:
-            self._known_cached.add(key)
-        if key and key == self._source_key():
-            self._cache_key = key
-            self.panel.set_cache_state(cached)
+    def _on_answer(self, key: str, cached: bool) -> None:
+        if key == self._key:
+            self.state_changed.emit(bool(cached))

@@ -311,6 +311,7 @@ class EditPanel(QWidget):
         self._adv_form = adv_form
         self.advanced.addWidget(adv)
         self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
+        self._scroll_to_advanced_pending = False
         self.advanced.toggled.connect(self._advanced_toggled)
         outer.addWidget(self.advanced)
         outer.addStretch(1)

@@ -1,7 +1,8 @@
 """Choose the model, the device and the memory mode; remembered in the settings.
 
 The app never downloads weights: a model is the bundled demo, a diffusers folder, a single
-.safetensors/.gguf transformer file, or a repo id already in the Hugging Face cache.
+.safetensors/.gguf transformer file, or a repo id already in the Hugging Face cache. Or the
+engine runs elsewhere: a remote `rfedit-server`, by URL and token, with the model it serves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfedit_desktop.jobs.model_choice import DEVICES, MEMORY_MODES, QUANTIZATIONS, ModelChoice
+from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, QUANTIZATIONS, ModelChoice
 
 KINDS = ("demo", "folder", "file", "repo")
 DEVICE_LABELS = {"auto": "Automatic (CUDA, then MPS, then CPU)", "cuda": "CUDA (NVIDIA)",
@@ -60,6 +61,13 @@ def save_choice(settings: QSettings, choice: ModelChoice) -> None:
     settings.sync()
 
 
+def save_remote(settings: QSettings, url: str | None, token: str | None) -> None:
+    """Remember the remote engine (None: the local one). The token is stored as given."""
+    settings.setValue("engine/url", url or "")
+    settings.setValue("engine/token", token or "")
+    settings.sync()
+
+
 def kind_of(model: str) -> str:
     if model in ("demo", "tiny"):
         return "demo" if model == "demo" else "repo"
@@ -89,7 +97,7 @@ class ModelDialog(QDialog):
     """Returns a validated `ModelChoice` from `choice()` after `exec()` is accepted."""
 
     def __init__(self, current: ModelChoice, parent: QWidget | None = None,
-                 plan: str = "") -> None:
+                 plan: str = "", remote: tuple[str, str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Choose model")
         self.setMinimumWidth(520)
@@ -105,7 +113,8 @@ class ModelDialog(QDialog):
         for kind, label in (("demo", "Demo model (bundled, small, works offline)"),
                             ("folder", "A diffusers model folder"),
                             ("file", "A single transformer file (.safetensors or .gguf)"),
-                            ("repo", "A repo id in the Hugging Face cache")):
+                            ("repo", "A repo id in the Hugging Face cache"),
+                            ("remote", "Remote engine (rfedit-server on another machine)")):
             button = QRadioButton(label)
             self.kind_group.addButton(button)
             self.radio[kind] = button
@@ -119,6 +128,16 @@ class ModelDialog(QDialog):
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         layout.addLayout(row)
+
+        remote_form = QFormLayout()
+        self.url_edit = QLineEdit(remote[0] if remote else "")
+        self.url_edit.setPlaceholderText("http://gpu-box:8765")
+        self.token_edit = QLineEdit(remote[1] if remote else "")
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("the contents of the server's --token-file")
+        remote_form.addRow("Engine URL", self.url_edit)
+        remote_form.addRow("Token", self.token_edit)
+        layout.addLayout(remote_form)
 
         form = QFormLayout()
         self.device_combo = QComboBox()
@@ -149,9 +168,9 @@ class ModelDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
-        kind = kind_of(current.model)
+        kind = "remote" if remote else kind_of(current.model)
         self.radio[kind].setChecked(True)
-        if kind != "demo":
+        if kind not in ("demo", "remote"):
             self.path_edit.setText(current.model)
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(current.device)))
         self.memory_combo.setCurrentIndex(max(0, self.memory_combo.findData(current.memory_mode)))
@@ -166,9 +185,19 @@ class ModelDialog(QDialog):
                 return kind
         return "demo"
 
+    def remote(self) -> tuple[str, str] | None:
+        """(URL, token) when the remote engine is chosen, else None."""
+        if self.kind() != "remote":
+            return None
+        return self.url_edit.text().strip(), self.token_edit.text().strip()
+
     def choice(self) -> ModelChoice:
         """Raises ValueError with a user-facing message when the entry is incomplete."""
         kind = self.kind()
+        if kind == "remote":
+            if not self.url_edit.text().strip() or not self.token_edit.text().strip():
+                raise ValueError("Enter the remote engine's URL and its token.")
+            return ModelChoice()  # the remote engine serves its own model
         model = "demo" if kind == "demo" else self.path_edit.text().strip()
         if not model:
             raise ValueError("Enter a folder, a file or a repo id.")
@@ -186,7 +215,12 @@ class ModelDialog(QDialog):
         super().accept()
 
     def _kind_changed(self, *_args: object) -> None:
-        self.path_edit.setEnabled(self.kind() != "demo")
+        kind = self.kind()
+        self.path_edit.setEnabled(kind not in ("demo", "remote"))
+        for widget in (self.url_edit, self.token_edit):
+            widget.setEnabled(kind == "remote")
+        for widget in (self.device_combo, self.memory_combo, self.weights_combo):
+            widget.setEnabled(kind != "remote")
         self.error_label.clear()
 
     def _browse(self) -> None:

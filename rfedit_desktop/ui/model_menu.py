@@ -1,34 +1,49 @@
-"""The Model menu and the model's life as the artist sees it: choose, load, status text.
+"""The Model menu and the model's life as the artist sees it: choose, load, where, status text.
 
-A mixin of `AiEditing` (ui/ai_editing.py), apart so that the controller's file holds the edit
-flow only; it uses the controller's window, panel, service and `model_label`.
+A collaborator of `AiEditing` (ui/ai_editing.py): it owns the Run/Cancel/model actions and the
+status bar's model and engine labels, follows the service's model signals, and tells the
+controller what the artist asked for through its own signals.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from typing import Any
 
-from rfedit_desktop.jobs import ModelChoice
-from rfedit_desktop.ui.model_dialog import ModelDialog, save_choice
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel
+
+from rfedit_desktop.errors import EditError
+from rfedit_desktop.jobs import EditService, ModelChoice
+from rfedit_desktop.jobs.engine_link import RemoteEngine, parse_remote, shared_local_engine
+from rfedit_desktop.ui.model_dialog import ModelDialog, save_choice, save_remote
 from rfedit_desktop.ui.project_inversions import SAVE_INVERSIONS_KEY, drop_inversions
 from rfedit_desktop.ui.settings import read_bool
 
 
-class ModelMenu:
+class ModelMenu(QObject):
     """Run/Cancel and model actions in the Model menu, and the model status everywhere."""
 
-    def _build_model_menu(self) -> None:
-        w = self.window
+    cancel_requested = Signal()
+    cancel_all_requested = Signal()
+
+    def __init__(self, window: Any, panel: Any, service: EditService, choice: ModelChoice,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window, self.panel, self.service = window, panel, service
+        self.choice = choice
+        self.model_label = QLabel("")
+        self.engine_label = QLabel(f"engine: {service.where()}")
+        w = window
         self.run_action = QAction("Run Edit", w)
         self.run_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.run_action.triggered.connect(self.panel.request_run)
+        self.run_action.triggered.connect(panel.request_run)
         self.cancel_action = QAction("Cancel Edit", w)
         self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.cancel_action.setEnabled(False)  # a disabled action leaves Esc to other widgets
-        self.cancel_action.triggered.connect(self.cancel)
+        self.cancel_action.triggered.connect(self.cancel_requested)
         self.cancel_all_action = QAction("Cancel All Edits", w)
-        self.cancel_all_action.triggered.connect(self.cancel_all)
+        self.cancel_all_action.triggered.connect(self.cancel_all_requested)
         self.choose_model_action = QAction("Choose Model…", w)
         self.choose_model_action.triggered.connect(self.choose_model)
         self.reload_action = QAction("Load Model Now", w)
@@ -53,6 +68,11 @@ class ModelMenu:
             menu.addAction(self.reload_action)
             menu.addSeparator()
             menu.addAction(self.save_inversions_action)
+        service.model_loading.connect(self._on_model_loading)
+        service.model_ready.connect(self._on_model_ready)
+        service.model_failed.connect(self._on_model_failed)
+        service.engine_changed.connect(lambda where: self.engine_label.setText(f"engine: {where}"))
+        self.show_state(f"{choice.label()} · not loaded", "idle")
 
     # inversions in project files ----------------------------------------------------------
     def saves_inversions(self) -> bool:
@@ -74,51 +94,67 @@ class ModelMenu:
     def load_model(self, choice: ModelChoice | None = None) -> int:
         """Load in the background (the app calls this right after the window shows)."""
         if choice is not None:
-            self._choice = choice
-        return self.service.load_model(self._choice)
+            self.choice = choice
+        return self.service.load_model(self.choice)
 
     def choose_model(self) -> None:
         info = self.service.model_info or {}
-        dialog = ModelDialog(self._choice, self.window, plan=info.get("memory_plan_table", ""))
+        dialog = ModelDialog(self.choice, self.window, plan=info.get("memory_plan_table", ""),
+                             remote=self._remote_settings())
         if not dialog.exec():
             return
-        choice = dialog.choice()
         settings = getattr(self.window, "settings", None)
+        remote = dialog.remote()
+        if remote is not None:
+            try:
+                engine = parse_remote(*remote)
+            except EditError as exc:
+                self.panel.show_status(str(exc), error=True)
+                return
+            if settings is not None:
+                save_remote(settings, *remote)
+            self.service.set_engine(engine)
+            self.load_model()
+            return
+        choice = dialog.choice()
         if settings is not None:
             save_choice(settings, choice)
+            save_remote(settings, None, None)
+        if isinstance(self.service.engine, RemoteEngine):  # back from the remote engine
+            self.service.set_engine(shared_local_engine(choice))
         self.load_model(choice)
+
+    def _remote_settings(self) -> tuple[str, str] | None:
+        settings = getattr(self.window, "settings", None)
+        if settings is None:
+            return None
+        url = str(settings.value("engine/url", "") or "")
+        return (url, str(settings.value("engine/token", "") or "")) if url else None
 
     def _on_model_loading(self, fraction: float, message: str) -> None:
         pct = f" {fraction * 100:.0f}%" if fraction > 0 else ""
-        self._show_model_state(f"{self._choice.label()} · loading{pct}", "loading")
+        self.show_state(f"{self.choice.label()} · loading{pct}", "loading")
         if message:
             self.panel.progress_bar.setFormat(message[:60])
 
     def _on_model_ready(self, info: dict) -> None:
-        name = info.get("name") or info.get("model") or self._choice.model
-        device = info.get("device", self._choice.device)
-        self._show_model_state(f"{name} · {device} · ready", "ready")
+        name = info.get("name") or info.get("model") or self.choice.model
+        device = info.get("device", self.choice.device)
+        self.show_state(f"{name} · {device} · ready", "ready")
         self.panel.set_prompt_grammar(info.get("prompt_grammar"))
-        self._known_cached.clear()  # another model: another cache key
-        if not self._contexts:
-            self.panel.set_busy(False)  # clears the loading message from the progress bar
-        self._schedule_cache_query()
 
     def _on_model_failed(self, message: str) -> None:
-        self._show_model_state(f"{self._choice.label()} · not loaded", "error")
-        if not self._contexts:
-            self.panel.set_busy(False)  # clears the "Loading …" line from the progress bar
+        self.show_state(f"{self.choice.label()} · not loaded", "error")
         self.panel.show_status(message, error=True)
 
-    def _show_model_state(self, text: str, state: str) -> None:
-        self._model_state = state
+    def show_state(self, text: str, state: str) -> None:
         self.panel.set_model_status(text, state)
         self.model_label.setText(f"model: {text}")
 
-    def _model_text(self) -> str:
+    def model_text(self) -> str:
         """"demo · cpu": the loaded model and its real device, else the choice."""
         info = self.service.model_info
         if not info:
-            return self._choice.label()
-        return f"{info.get('name') or info.get('model') or self._choice.model} · " \
-               f"{info.get('device', self._choice.device)}"
+            return self.choice.label()
+        return f"{info.get('name') or info.get('model') or self.choice.model} · " \
+               f"{info.get('device', self.choice.device)}"

@@ -1,8 +1,9 @@
-"""What the worker needs from the engine, behind one small seam.
+"""What the engine host needs from the engine, behind one small seam.
 
 `EngineBackend` is the real thing: it imports `rfedit_desktop.engine` (and through it torch and
-diffusers) lazily, on the worker thread, the first time a model is loaded. Tests that exercise
-the queue itself may hand the worker another object with the same methods.
+diffusers) lazily, on the engine thread, the first time a model is loaded, so the server
+answers before torch is imported. Tests of the queue may hand the host another object with the
+same methods.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from rfedit_desktop.engine import inversion_archive
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.jobs import inversion_archive
-from rfedit_desktop.jobs.model_choice import ModelChoice
+from rfedit_desktop.protocol.model_choice import ModelChoice
 
 LoadProgress = Callable[[float, str], None]
 
@@ -29,7 +30,7 @@ class Backend(Protocol):
 
 
 def _worker_threads() -> int:
-    """Leave one core to the GUI thread so the window keeps painting while torch works."""
+    """Leave one core to the GUI process so the window keeps painting while torch works."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 

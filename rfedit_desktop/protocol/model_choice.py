@@ -1,4 +1,4 @@
-"""Which model the worker loads, on which device, with which memory mode.
+"""Which model the engine loads, on which device, with which memory mode.
 
 A plain value so that it can be stored in settings, shown in the status bar and compared to
 decide whether a reload is needed.

@@ -1,6 +1,6 @@
 """Turn any exception from a job into one sentence the artist can act on.
 
-Errors never kill the app: the worker catches everything, the document stays untouched, and the
+Errors never kill the app: the engine thread catches everything, the document stays untouched, and the
 next job runs. Out-of-memory gets its own advice because it is the most common failure on a GPU.
 """
 

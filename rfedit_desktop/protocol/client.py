@@ -1,0 +1,230 @@
+"""A blocking client of the engine protocol (stdlib http.client: no extra dependency, no Qt).
+
+`rfedit-cli --server` uses it directly; the GUI's `jobs.EditService` calls it from its own
+threads. Each call opens its own connection, so one client may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from rfedit_desktop.engine.request import EditRequest, EditResult
+from rfedit_desktop.errors import EditError
+from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec
+from rfedit_desktop.protocol.model_choice import ModelChoice
+
+TERMINAL = ("result", "error", "cancelled")
+
+
+class EngineError(EditError):
+    """The engine refused a request; the message is its one line."""
+
+
+class EngineUnreachable(EditError):
+    """No answer from the engine (not started, stopped, or the network is down)."""
+
+
+class EngineClient:
+    """The protocol's calls, one method each; `url` is http(s)://host:port[/prefix]."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EditError(f"An engine URL looks like http://host:8765, not {url!r}.")
+        self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._token = token.strip()
+        self.timeout = timeout
+
+    # plumbing -----------------------------------------------------------------------------
+    def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        return kind(self._host, self._port, timeout=timeout)
+
+    def _open(self, method: str, path: str, body: bytes | list | None = None,
+              content_type: str = "application/octet-stream",
+              timeout: float | None = None) -> tuple[http.client.HTTPConnection,
+                                                     http.client.HTTPResponse]:
+        conn = self._connect(self.timeout if timeout is None else timeout)
+        headers = {"Authorization": f"Bearer {self._token}",
+                   PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        if body is not None:
+            headers["Content-Type"] = content_type
+            if isinstance(body, list):  # buffers sent one by one: no joined copy
+                headers["Content-Length"] = str(sum(memoryview(b).nbytes for b in body))
+        try:
+            conn.request(method, self._prefix + path, body=body, headers=headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise EngineUnreachable(f"No answer from the engine at {self.url} "
+                                    f"({type(exc).__name__}: {exc}).") from exc
+        if response.status >= 400:
+            data = response.read()
+            conn.close()
+            raise EngineError(_error_line(response, data))
+        self._check_version(response)
+        return conn, response
+
+    @staticmethod
+    def _check_version(response: http.client.HTTPResponse) -> None:
+        version = response.getheader(PROTOCOL_HEADER, "")
+        try:
+            codec.check_version(int(version) if version.isdigit() else None)
+        except codec.ProtocolError as exc:
+            raise EngineError(f"The engine is not compatible: {exc}.") from None
+
+    def _call(self, method: str, path: str, body: bytes | list | None = None,
+              content_type: str = "application/octet-stream") -> Any:
+        conn, response = self._open(method, path, body, content_type)
+        try:
+            data = _read_all(response)
+        except (OSError, http.client.HTTPException) as exc:
+            raise EngineUnreachable(f"The engine at {self.url} stopped answering "
+                                    f"({type(exc).__name__}).") from exc
+        finally:
+            conn.close()
+        if (response.getheader("Content-Type") or "").startswith("application/json"):
+            return codec.loads(bytes(data))
+        return data
+
+    # the protocol -------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        return self._call("GET", "/v1/info")
+
+    def load(self, choice: ModelChoice | None) -> str:
+        """Load `choice`, or (None) the model the engine serves; returns the load job's id."""
+        body = codec.dumps(codec.choice_to_json(choice) if choice is not None else {})
+        return self._call("POST", "/v1/model", body, "application/json")["job"]
+
+    def submit(self, request: EditRequest, kind: str = "edit") -> str:
+        return self._call("POST", "/v1/jobs", codec.request_parts(request, kind))["job"]
+
+    def events(self, job_id: str, timeout: float = 60.0) -> Iterator[dict[str, Any]]:
+        """The job's events from the first, until a terminal one; EngineUnreachable if the
+        stream breaks before it (the engine died, or the network did)."""
+        conn, response = self._open("GET", f"/v1/jobs/{job_id}/events", timeout=timeout)
+        try:
+            data: list[bytes] = []
+            while True:
+                try:
+                    line = response.readline()
+                except (OSError, http.client.HTTPException) as exc:
+                    raise EngineUnreachable(f"The engine at {self.url} stopped during the job "
+                                            f"({type(exc).__name__}).") from exc
+                if not line:
+                    raise EngineUnreachable(f"The engine at {self.url} stopped during the job.")
+                line = line.rstrip(b"\r\n")
+                if line.startswith(b"data:"):
+                    data.append(line[5:].strip())
+                elif not line and data:
+                    event = codec.loads(b"\n".join(data))
+                    data = []
+                    yield event
+                    if event.get("type") in TERMINAL:
+                        return
+        finally:
+            conn.close()
+
+    def result(self, job_id: str) -> EditResult:
+        return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+
+    def cancel(self, job_id: str) -> bool:
+        return bool(self._call("DELETE", f"/v1/jobs/{job_id}")["cancelled"])
+
+    def cancel_all(self) -> int:
+        return int(self._call("DELETE", "/v1/jobs")["cancelled"])
+
+    def is_cached(self, request: EditRequest) -> bool:
+        return bool(self._call("POST", "/v1/cached", codec.encode_request(request))["cached"])
+
+    def clear_cache(self) -> dict[str, Any]:
+        """Forget every cached inversion; the cache's stats afterwards."""
+        return self._call("DELETE", "/v1/cached")["inversion_cache"]
+
+    def export_inversion(self, request: EditRequest) -> tuple[str, bytes] | None:
+        files = codec.decode_files(self._call("POST", "/v1/inversions/export",
+                                              codec.encode_request(request)))
+        return next(iter(files.items()), None)
+
+    def import_inversions(self, files: dict[str, bytes]) -> int:
+        return int(self._call("POST", "/v1/inversions/import", codec.encode_files(files))["count"])
+
+    def run(self, request: EditRequest, kind: str = "edit",
+            on_event: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """Submit, follow the events, return the EditResult (or invert's report).
+
+        EditError with the engine's message if the job failed; Cancelled if it was cancelled.
+        """
+        from rfedit_desktop.errors import Cancelled  # noqa: PLC0415
+
+        job_id = self.submit(request, kind)
+        try:
+            for event in self.events(job_id):
+                if on_event is not None:
+                    on_event(event)
+                kind_ = event.get("type")
+                if kind_ == "error":
+                    raise EditError(str(event.get("message", "The edit failed.")))
+                if kind_ == "cancelled":
+                    raise Cancelled()
+                if kind_ == "result":
+                    return event["info"] if "info" in event else self.result(job_id)
+        except KeyboardInterrupt:
+            self.cancel(job_id)
+            raise
+        raise EngineUnreachable(f"The engine at {self.url} ended the job without an answer.")
+
+
+def _read_all(response: http.client.HTTPResponse) -> bytearray:
+    """The body into one writable buffer, so decoded arrays need no copy."""
+    length = response.getheader("Content-Length")
+    if length is None or not length.isdigit():
+        return bytearray(response.read())
+    body = bytearray(int(length))
+    view = memoryview(body)
+    got = 0
+    while got < len(body):
+        n = response.readinto(view[got:])
+        if not n:
+            raise http.client.IncompleteRead(bytes(view[:got]), len(body) - got)
+        got += n
+    return body
+
+
+def _error_line(response: http.client.HTTPResponse, data: bytes) -> str:
+    try:
+        message = json.loads(data).get("error")
+    except (ValueError, AttributeError):
+        message = None
+    text = message or data.decode("utf-8", "replace").strip().splitlines()[0:1]
+    if isinstance(text, list):
+        text = text[0] if text else response.reason
+    return f"The engine refused the request ({response.status}): {text}"
+
+
+def read_token(path: str) -> str:
+    """A token file's first line; EditError if it cannot be read or is empty."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.readline().strip()
+    except OSError as exc:
+        raise EditError(f"Cannot read the token file {path}: {exc.strerror or exc}.") from exc
+    if not token:
+        raise EditError(f"The token file {path} is empty.")
+    return token
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now (for tests and benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
