@@ -248,6 +248,26 @@ def test_shutdown_cancels_a_running_job(qtbot) -> None:
     link.stop()
 
 
+def test_shutdown_ends_the_service_threads(qtbot) -> None:
+    def service_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith(("rfedit-submit",
+                                                                        "rfedit-job-"))}
+
+    before = service_threads()
+    backend = ScriptedBackend()
+    link = ThreadEngine(backend)
+    svc = EditService(engine=link, choice=ModelChoice("tiny"))
+    backend.gate.clear()
+    svc.submit(req("long"))
+    assert backend.step_started.wait(5)
+    # the submit thread and the job's thread
+    qtbot.waitUntil(lambda: len(service_threads() - before) == 2, timeout=5000)
+    threading.Timer(0.05, backend.gate.set).start()
+    assert svc.shutdown(5000)
+    assert service_threads() - before == set()
+    link.stop()
+
+
 def test_model_choice_rejects_bad_values() -> None:
     with pytest.raises(ValueError, match="device"):
         ModelChoice("demo", device="tpu")

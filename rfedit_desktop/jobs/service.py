@@ -13,6 +13,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ENGINE_LOST = ("The engine process stopped ({how}) during this job and has been restarted; "
                "your document and staged results are unchanged.")
+JOB_THREAD_GRACE_S = 2.0
 _QUICK = (JobKind.CACHE_QUERY, JobKind.EXPORT_INVERSION, JobKind.IMPORT_INVERSIONS)
 
 
@@ -69,6 +71,8 @@ class EditService(QObject):
         self._releasing = False
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()  # the job threads still running
+        self._post_lock = threading.Lock()  # a post never races the service's shutdown
         self._event.connect(self._on_event)
 
     # state ------------------------------------------------------------------------------
@@ -148,8 +152,7 @@ class EditService(QObject):
             raise RuntimeError("the edit service has been shut down")
         self._jobs[job.id] = job
         if job.kind in _QUICK:
-            threading.Thread(target=self._ask, args=(job, self._link), daemon=True,
-                             name=f"rfedit-ask-{job.id}").start()
+            self._start_thread(self._ask, job, self._link, name=f"rfedit-ask-{job.id}")
             return job.id
         # Uploads go one at a time, in submission order, so jobs run in that order.
         self._outbox.put((job, self._link))
@@ -182,22 +185,41 @@ class EditService(QObject):
 
     # the job threads --------------------------------------------------------------------
     def _post(self, job: Job, event: dict[str, Any]) -> None:
-        try:
-            self._event.emit(job.id, event)
-        except RuntimeError:  # the service was deleted while the thread ran
-            pass
+        """From a job thread: hand an event to the GUI thread, unless the service has shut
+        down (its window may be gone; nobody is left to show the event)."""
+        with self._post_lock:
+            if self._closed:
+                return
+            try:
+                self._event.emit(job.id, event)
+            except RuntimeError:  # the service was deleted while the thread ran
+                pass
+
+    def _start_thread(self, target: Any, *args: Any, name: str) -> None:
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                self._threads.discard(thread)
+
+        thread = threading.Thread(target=run, daemon=True, name=name)
+        self._threads.add(thread)
+        thread.start()
 
     def _dispatch(self) -> None:
-        """Submit thread: upload each job in order, then follow it on a thread of its own."""
+        """Submit thread: upload each job in order, then follow it on a thread of its own.
+        Ends at the None that `shutdown` queues."""
         while True:
-            job, link = self._outbox.get()
+            item = self._outbox.get()
+            if item is None:
+                return
+            job, link = item
             try:
                 self._upload(job, link)
             except Exception as exc:  # noqa: BLE001 - reported by _follow's handler
-                threading.Thread(target=self._follow, args=(job, link, exc), daemon=True).start()
+                self._start_thread(self._follow, job, link, exc, name=f"rfedit-job-{job.id}")
                 continue
-            threading.Thread(target=self._follow, args=(job, link), daemon=True,
-                             name=f"rfedit-job-{job.id}").start()
+            self._start_thread(self._follow, job, link, name=f"rfedit-job-{job.id}")
 
     def _upload(self, job: Job, link: EngineLink) -> None:
         if job.cancel.is_set():
@@ -378,9 +400,19 @@ class EditService(QObject):
         The shared local engine itself ends with the app (`engine_link.stop_shared`) or, if the
         app dies, by itself when its stdin closes.
         """
-        self._closed = True
         self.cancel_all()
-        return True
+        with self._post_lock:
+            self._closed = True
+        self._outbox.put(None)
+        deadline = time.monotonic() + timeout_ms / 1000
+        if self._dispatcher is not None:
+            self._dispatcher.join(timeout_ms / 1000)
+        # A job thread ends when the engine confirms the cancel (at its next step); its events
+        # are dropped by now, so it is given a moment, not the whole timeout.
+        grace = min(deadline, time.monotonic() + JOB_THREAD_GRACE_S)
+        for thread in list(self._threads):
+            thread.join(max(0.0, grace - time.monotonic()))
+        return not (self._dispatcher is not None and self._dispatcher.is_alive())
 
 
 def _wire_kind(kind: JobKind) -> str:
