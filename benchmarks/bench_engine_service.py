@@ -1,6 +1,6 @@
 """What the engine service costs and what Ray Serve replicas buy.
 
-1. Protocol overhead, locally: a 4096² RGB request (with a mask) and its 4096² result through
+1. Protocol overhead, locally: a 4096² RGB request (with an 8-bit mask, as the GUI sends) and its 4096² result through
    the real HTTP protocol to a server process whose engine answers at once (an echo), so the
    time is encode + upload + decode + result encode + download + decode. Target <= 150 ms.
 2. With --ray: 8 concurrent demo edits on Ray Serve with 1 and with 2 CPU replicas (Ray started
@@ -82,7 +82,7 @@ def protocol_overhead(side: int, repeat: int) -> None:
             time.sleep(0.1)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
-    mask = (rng.random((side, side)) > 0.5).astype(np.float32)
+    mask = ((rng.random((side, side)) > 0.5) * 255).astype(np.uint8)  # the GUI sends 8-bit coverage
     request = EditRequest(image=image, prompt="echo", mask=mask)
     client.run(request)  # warm-up: the engine "loads"
     totals, copies = [], []
@@ -98,7 +98,7 @@ def protocol_overhead(side: int, repeat: int) -> None:
     proc.terminate()
     mb = (image.nbytes + mask.nbytes + image.nbytes) / 2**20
     med = statistics.median(totals) * 1000
-    print(f"\nprotocol overhead, {side}x{side} RGB + float mask in, RGB out "
+    print(f"\nprotocol overhead, {side}x{side} RGB + 8-bit mask in, RGB out "
           f"({mb:.0f} MiB over 127.0.0.1, {os.cpu_count()} CPU cores)")
     print(f"  round trip (submit, events, result), median of {repeat}: {med:7.1f} ms"
           f"   (min {min(totals) * 1000:.1f}, max {max(totals) * 1000:.1f})")

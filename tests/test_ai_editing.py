@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from rfedit_desktop.document import Document
+from rfedit_desktop.engine.images import prepare_mask
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.jobs import ModelChoice
 from rfedit_desktop.ui.ai_editing import AiEditing
@@ -647,7 +648,11 @@ def test_a_selection_is_the_edit_mask_feathered_as_it_is(qtbot, win) -> None:
     win.ai.panel.prompt_edit.setPlainText("a large red circle on a blue background")
     request = win.ai.build_requests()[0][0]
     expected = selection.mask_array()
-    assert request.mask is not None and np.array_equal(request.mask, expected)
+    # The request carries the 8-bit coverage (a quarter of a float mask's bytes on the wire),
+    # which the engine reads as exactly the float mask.
+    assert request.mask is not None and request.mask.dtype == np.uint8
+    assert np.array_equal(request.mask, selection.coverage())
+    assert np.array_equal(prepare_mask(request.mask, SIZE, SIZE), expected)
     assert ((expected > 0) & (expected < 1)).any(), "the feathered edge is soft"
     assert expected[2, 60] == 0 and expected[20, 25] == 1
     selection.deselect()

@@ -50,11 +50,12 @@ class PixelAccess:
         bounds: transparent)."""
         return qimage_to_array(self._layer_on_canvas(self.layer(layer)), straight=straight)
 
-    def mask_array(self) -> np.ndarray | None:
-        """The edit region as HxW float32 in [0, 1] (1 = may change), or None.
+    def mask_coverage(self) -> np.ndarray | None:
+        """The edit region as HxW uint8 coverage (255 = may change), or None.
 
         None when there is no mask layer or it is empty (an empty region would forbid every
-        change). The mask applies even while its overlay is hidden.
+        change). The mask applies even while its overlay is hidden. Edit requests carry this
+        8-bit form: the engine reads it as coverage / 255, a quarter of a float mask's bytes.
         """
         mask = self.mask_layer
         if mask is None:
@@ -63,7 +64,12 @@ class PixelAccess:
         alpha = qimage_to_array(canvas, straight=False)[..., 3]
         if not alpha.any():
             return None
-        return alpha.astype(np.float32) / 255.0
+        return np.ascontiguousarray(alpha)
+
+    def mask_array(self) -> np.ndarray | None:
+        """The edit region as HxW float32 in [0, 1] (1 = may change), or None."""
+        coverage = self.mask_coverage()
+        return None if coverage is None else coverage.astype(np.float32) / 255.0
 
     def layer_thumbnail(self, layer: LayerRef, max_side: int = 64) -> QImage:
         """A small image of a layer at document proportions, for the layers panel."""

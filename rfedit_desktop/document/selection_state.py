@@ -76,12 +76,18 @@ class DocumentSelection(QObject):
             return None
         return self._value.mask_array(self._doc.width, self._doc.height)
 
-    def edit_mask(self) -> np.ndarray | None:
-        """The region an AI edit may change: the selection (feathered as it is) when there is
-        one, else the painted edit mask, else None (the whole picture)."""
+    def edit_coverage(self) -> np.ndarray | None:
+        """The region an AI edit may change, as HxW uint8 coverage: the selection (feathered
+        as it is) when there is one, else the painted edit mask, else None (the whole
+        picture)."""
         if self._value is not None:
-            return self.mask_array()
-        return self._doc.mask_array()
+            return self.coverage()
+        return self._doc.mask_coverage()
+
+    def edit_mask(self) -> np.ndarray | None:
+        """`edit_coverage` as HxW float32 in [0, 1]."""
+        coverage = self.edit_coverage()
+        return None if coverage is None else coverage.astype(np.float32) / 255.0
 
     # ---------------------------------------------------------------- changing
     def set(self, value: Selection | None, text: str) -> None:

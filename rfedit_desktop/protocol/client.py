@@ -184,20 +184,19 @@ class EngineClient:
         raise EngineUnreachable(f"The engine at {self.url} ended the job without an answer.")
 
 
-def _read_all(response: http.client.HTTPResponse) -> bytearray:
+def _read_all(response: http.client.HTTPResponse) -> memoryview:
     """The body into one writable buffer, so decoded arrays need no copy."""
     length = response.getheader("Content-Length")
     if length is None or not length.isdigit():
-        return bytearray(response.read())
-    body = bytearray(int(length))
-    view = memoryview(body)
+        return memoryview(bytearray(response.read()))
+    view = codec.byte_buffer(int(length))
     got = 0
-    while got < len(body):
+    while got < len(view):
         n = response.readinto(view[got:])
         if not n:
-            raise http.client.IncompleteRead(bytes(view[:got]), len(body) - got)
+            raise http.client.IncompleteRead(bytes(view[:got]), len(view) - got)
         got += n
-    return body
+    return view
 
 
 def _error_line(response: http.client.HTTPResponse, data: bytes) -> str:

@@ -71,6 +71,13 @@ def loads(data: bytes | str) -> Any:
 
 
 # -- frames --------------------------------------------------------------------------------------
+def byte_buffer(size: int) -> memoryview:
+    """A writable buffer for a body of `size` bytes. numpy's allocation asks the kernel for
+    huge pages, which makes the first write into a 100 MiB body several times faster than
+    into a bytearray (page faults, not copying, are most of a large body's cost)."""
+    return memoryview(np.empty(size, np.uint8)).cast("B")
+
+
 def frame_parts(header: dict[str, Any],
                 arrays: dict[str, np.ndarray] | None = None) -> list[bytes | memoryview]:
     """A frame as buffers to send one after another: the arrays' own memory, not copied."""

@@ -110,7 +110,7 @@ class Gate:
         await self.app(scope, receive, send_with_version)
 
 
-async def read_body(request: Request, limit: int) -> bytearray:
+async def read_body(request: Request, limit: int) -> bytearray | memoryview:
     """The body, refused once it passes `limit` (by its declared length, before reading).
 
     With a declared length the buffer is allocated once and filled in place."""
@@ -127,8 +127,7 @@ async def read_body(request: Request, limit: int) -> bytearray:
     size = int(length)
     if size > limit:
         raise TooLarge()
-    body = bytearray(size)
-    view = memoryview(body)
+    view = codec.byte_buffer(size)
     got = 0
     async for chunk in request.stream():
         if got + len(chunk) > size:
@@ -137,7 +136,7 @@ async def read_body(request: Request, limit: int) -> bytearray:
         got += len(chunk)
     if got != size:
         raise ProtocolError("the body is shorter than its Content-Length")
-    return body
+    return view
 
 
 def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGIApp:
@@ -159,7 +158,7 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
                 return refuse(409, str(exc))
         return route
 
-    async def frame(request: Request) -> bytearray:
+    async def frame(request: Request) -> bytearray | memoryview:
         return await read_body(request, max_body)
 
     async def json_body(request: Request) -> Any:

@@ -207,7 +207,7 @@ class AiEditing(QObject):
             pixels = document.composite_for_edit(source)
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
-        mask = document.selection.edit_mask()  # the selection, else the painted mask
+        mask = document.selection.edit_coverage()  # the selection, else the painted mask
         self.area.refresh()  # the plan for exactly this mask and area
         box = self.area.box_rect()
         paste_mask = mask if mask is not None else self.area.box_mask()

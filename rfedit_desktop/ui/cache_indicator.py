@@ -80,7 +80,7 @@ class CacheIndicator(QObject):
             source, fields = self._request_fields()
             fields = dict(fields, prompt=fields.get("prompt") or "-")
             request = EditRequest(image=document.composite_for_edit(source),
-                                  mask=document.mask_array(), **fields)
+                                  mask=document.selection.edit_coverage(), **fields)
         except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
             self.state_changed.emit(None)
             return

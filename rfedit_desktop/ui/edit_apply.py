@@ -40,7 +40,9 @@ def pixels_for_target(staged: StagedResult, target: str, document: Any,
     if mask is None:
         alpha = np.full((h, w), 255, np.uint8)
         return np.dstack([rgb.astype(np.uint8), alpha])
-    m = np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
+    m = np.asarray(mask)
+    m = m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else np.clip(m.astype(np.float32),
+                                                                          0.0, 1.0)
     if m.shape != (h, w):
         raise EditError("The mask no longer matches the result's size.")
     if target == "new-layer":

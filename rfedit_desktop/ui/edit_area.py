@@ -100,9 +100,9 @@ class EditArea(QObject):
         """A document-sized mask of the box (for a result pasted into an area without a mask)."""
         if self._plan is None or self._plan.whole or self._document is None:
             return None
-        m = np.zeros((self._document.height, self._document.width), np.float32)
+        m = np.zeros((self._document.height, self._document.width), np.uint8)
         rows, cols = self._plan.box.slices()
-        m[rows, cols] = 1.0
+        m[rows, cols] = 255
         return m
 
     # computing -----------------------------------------------------------------------------
@@ -117,7 +117,7 @@ class EditArea(QObject):
         w, h = document.width, document.height
         if self._drawn is not None and not QRect(0, 0, w, h).contains(self._drawn):
             self._drawn = None  # the image shrank under it
-        mask = document.selection.edit_mask() if self._drawn is None else None
+        mask = document.selection.edit_coverage() if self._drawn is None else None
         budget = pixel_budget(DEFAULT_MEGAPIXELS, self._model_pixels)
         try:
             self._plan = plan_region(w, h, budget, self._multiple, mask=mask,
