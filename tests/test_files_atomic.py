@@ -54,6 +54,8 @@ def test_permissions_new_files_like_any_file_and_existing_kept(tmp_path):
     os.chmod(old, 0o640)
     atomic_write(old, b"new")
     assert old.stat().st_mode & 0o777 == 0o640 and old.read_bytes() == b"new"
+    atomic_write(old, b"secret", mode=0o600)  # a secret tightens an existing file too
+    assert old.stat().st_mode & 0o777 == 0o600 and old.read_bytes() == b"secret"
 
 
 def test_full_disk_keeps_the_old_file(small_disk):

@@ -58,6 +58,20 @@ def test_model_dialog_offers_a_remote_engine(qtbot) -> None:
     assert dialog.remote() is None and not dialog.url_edit.isEnabled()
 
 
+def test_the_remote_token_is_kept_out_of_the_settings_file(tmp_path) -> None:
+    from rfedit_desktop.ui.engine_settings import load_remote, save_remote, token_path
+    from rfedit_desktop.ui.settings import app_settings
+
+    settings = app_settings()
+    save_remote(settings, "http://gpu-box:8765", " s3cret-token ")
+    assert load_remote(app_settings()) == ("http://gpu-box:8765", "s3cret-token")
+    settings_file = settings.fileName()
+    assert "s3cret-token" not in open(settings_file, encoding="utf-8", errors="replace").read()
+    assert os.stat(token_path()).st_mode & 0o777 == 0o600
+    save_remote(settings, None, None)  # back to the local engine: the token is forgotten
+    assert load_remote(app_settings()) is None and not token_path().exists()
+
+
 def test_edit_and_cancel_on_a_remote_engine(qtbot, server, monkeypatch) -> None:
     from PySide6.QtWidgets import QMessageBox
 

@@ -113,10 +113,12 @@ def _sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryview,
+                 mode: int | None = None) -> Path:
     """Replace `path` by `data` atomically; return the path written (a symlink's target).
 
-    A new file gets 0666 minus the umask; an existing one keeps its permission bits. Raises
+    A new file gets 0666 minus the umask; an existing one keeps its permission bits; `mode`
+    (0o600 for a secret) sets them, and the data is never readable with looser ones. Raises
     FileError (one sentence naming the file) for any OSError; any other exception propagates.
     Either way the temporary is gone and `path` is as it was.
     """
@@ -130,7 +132,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryv
     existed, renamed = path.exists(), False
     try:
         try:
-            if os.name == "posix":
+            if os.name == "posix" and mode is not None:
+                os.fchmod(fd, mode)
+            elif os.name == "posix":
                 with contextlib.suppress(FileNotFoundError):
                     os.fchmod(fd, path.stat().st_mode & 0o777)
             _write_all(fd, view)

@@ -30,6 +30,7 @@ from rfedit_desktop.ui.compare_key import CompareKeyFilter
 from rfedit_desktop.ui.edit_apply import mask_region, pixels_for_target
 from rfedit_desktop.ui.edit_area import EditArea
 from rfedit_desktop.ui.edit_panel import EditPanel
+from rfedit_desktop.ui.engine_settings import load_remote
 from rfedit_desktop.ui.model_dialog import load_choice
 from rfedit_desktop.ui.model_menu import ModelMenu
 from rfedit_desktop.ui.preview_overlay import PreviewOverlay
@@ -472,10 +473,10 @@ class AiEditing(QObject):
 
 def _engine_for(settings: Any, choice: ModelChoice) -> Any:
     """The remembered remote engine, else this app's local engine process."""
-    url = str(settings.value("engine/url", "") or "") if settings is not None else ""
-    if url:
+    remote = load_remote(settings) if settings is not None else None
+    if remote is not None:
         try:
-            return parse_remote(url, str(settings.value("engine/token", "") or ""))
+            return parse_remote(*remote)
         except EditError:
             pass
     return shared_local_engine(choice)

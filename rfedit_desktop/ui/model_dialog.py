@@ -61,13 +61,6 @@ def save_choice(settings: QSettings, choice: ModelChoice) -> None:
     settings.sync()
 
 
-def save_remote(settings: QSettings, url: str | None, token: str | None) -> None:
-    """Remember the remote engine (None: the local one). The token is stored as given."""
-    settings.setValue("engine/url", url or "")
-    settings.setValue("engine/token", token or "")
-    settings.sync()
-
-
 def kind_of(model: str) -> str:
     if model in ("demo", "tiny"):
         return "demo" if model == "demo" else "repo"

@@ -13,10 +13,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel
 
-from rfedit_desktop.errors import EditError
+from rfedit_desktop.errors import EditError, FileError
 from rfedit_desktop.jobs import EditService, ModelChoice
 from rfedit_desktop.jobs.engine_link import RemoteEngine, parse_remote, shared_local_engine
-from rfedit_desktop.ui.model_dialog import ModelDialog, save_choice, save_remote
+from rfedit_desktop.ui.engine_settings import load_remote, save_remote
+from rfedit_desktop.ui.model_dialog import ModelDialog, save_choice
 from rfedit_desktop.ui.project_inversions import SAVE_INVERSIONS_KEY, drop_inversions
 from rfedit_desktop.ui.settings import read_bool
 
@@ -111,25 +112,31 @@ class ModelMenu(QObject):
             except EditError as exc:
                 self.panel.show_status(str(exc), error=True)
                 return
-            if settings is not None:
-                save_remote(settings, *remote)
+            self._remember_remote(settings, remote)
             self.service.set_engine(engine)
             self.load_model()
             return
         choice = dialog.choice()
         if settings is not None:
             save_choice(settings, choice)
-            save_remote(settings, None, None)
+            self._remember_remote(settings, None)
         if isinstance(self.service.engine, RemoteEngine):  # back from the remote engine
             self.service.set_engine(shared_local_engine(choice))
         self.load_model(choice)
+
+    def _remember_remote(self, settings: Any, remote: tuple[str, str] | None) -> None:
+        if settings is None:
+            return
+        try:
+            save_remote(settings, *(remote or (None, None)))
+        except FileError as exc:  # the engine is used all the same, only not remembered
+            self.panel.show_status(f"The engine choice is not remembered: {exc}", error=True)
 
     def _remote_settings(self) -> tuple[str, str] | None:
         settings = getattr(self.window, "settings", None)
         if settings is None:
             return None
-        url = str(settings.value("engine/url", "") or "")
-        return (url, str(settings.value("engine/token", "") or "")) if url else None
+        return load_remote(settings)
 
     def _on_model_loading(self, fraction: float, message: str) -> None:
         pct = f" {fraction * 100:.0f}%" if fraction > 0 else ""
