@@ -93,6 +93,32 @@ def test_four_concurrent_edits_succeed_and_a_reedit_hits_the_cache(ray_engine) -
     assert EngineClient(url, TOKEN).is_cached(request(3))
 
 
+def test_clearing_the_cache_reaches_every_replica(ray_engine) -> None:
+    url, _ = ray_engine
+    pids: dict[int, int] = {}
+
+    def edit(i: int) -> None:
+        EngineClient(url, TOKEN).run(request(i), on_event=lambda e: e["type"] == "replica"
+                                     and pids.setdefault(i, e["pid"]))
+
+    seeds = []
+    for first in range(20, 30, 2):  # pairs of edits at once until both replicas hold some
+        pair = (first, first + 1)
+        seeds += pair
+        threads = [threading.Thread(target=edit, args=(i,)) for i in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(600)
+        if len(set(pids.values())) == 2:
+            break
+    assert len(set(pids.values())) == 2, pids
+    client = EngineClient(url, TOKEN)
+    assert all(client.is_cached(request(i)) for i in seeds)
+    client.clear_cache()
+    assert not any(client.is_cached(request(i)) for i in seeds)
+
+
 def test_killing_a_replica_mid_job_fails_that_job_and_the_server_goes_on(ray_engine) -> None:
     url, _ = ray_engine
     client = EngineClient(url, TOKEN)

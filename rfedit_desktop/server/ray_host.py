@@ -5,6 +5,10 @@ a replica through a Ray Serve handle, which queues requests while every replica 
 of refusing them. The source image's digest is the request's multiplexed id, so a re-edit goes
 to the replica that already holds that image's inversion and hits its cache. A replica that dies
 fails the job it was running with one line; Ray starts a new replica and the server answers on.
+
+Clearing the cache reaches every replica although a Serve handle talks to one: the server counts
+clears, every call carries that count, and a replica that has seen fewer clears empties its own
+cache (memory and disk) before it answers, so no replica ever serves a cleared inversion.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class EngineReplica:
 
     def __init__(self, choice: dict[str, str]) -> None:
         self.host = EngineHost(codec.choice_from_json(choice), where=f"ray replica {os.getpid()}")
+        self.clears = 0  # cache clears this replica has caught up with
         job = self.host.load(None)
         while not job.finished:
             time.sleep(0.05)
@@ -54,14 +59,17 @@ class EngineReplica:
         replica's inversion cache is what makes the next request for it fast."""
         return source
 
-    async def _route(self) -> None:
+    async def _route(self, clears: int) -> None:
+        if clears > self.clears:
+            await asyncio.wrap_future(self.host.clear_cache())
+            self.clears = clears
         source = serve.get_multiplexed_model_id()
         if source:
             await self.hold(source)
 
-    async def run(self, frame: bytes):
+    async def run(self, frame: bytes, clears: int = 0):
         """Run one job; yields its events (the result's frame inside its result event)."""
-        await self._route()
+        await self._route(clears)
         kind, request = codec.decode_request(frame)
         job = self.host.submit(kind, request)
         try:
@@ -78,20 +86,22 @@ class EngineReplica:
             job.request_cancel()
             raise
 
-    async def is_cached(self, frame: bytes) -> bool:
-        await self._route()
+    async def is_cached(self, frame: bytes, clears: int = 0) -> bool:
+        await self._route(clears)
         _, request = codec.decode_request(frame)
         return bool(await asyncio.wrap_future(self.host.is_cached(request)))
 
-    async def export_inversion(self, frame: bytes) -> tuple[str, bytes] | None:
-        await self._route()
+    async def export_inversion(self, frame: bytes, clears: int = 0) -> tuple[str, bytes] | None:
+        await self._route(clears)
         _, request = codec.decode_request(frame)
         return await asyncio.wrap_future(self.host.export_inversion(request))
 
-    async def import_inversions(self, files: dict[str, bytes]) -> int:
+    async def import_inversions(self, files: dict[str, bytes], clears: int = 0) -> int:
+        await self._route(clears)
         return int(await asyncio.wrap_future(self.host.import_inversions(files)))
 
-    async def clear_cache(self, _: Any = None) -> dict[str, Any]:
+    async def clear_cache(self, _: Any = None, clears: int = 0) -> dict[str, Any]:
+        self.clears = max(self.clears, clears)
         return await asyncio.wrap_future(self.host.clear_cache())
 
     def info(self) -> dict[str, Any]:
@@ -143,6 +153,7 @@ class RayHost:
         self._info = self.handle.info.remote().result()["engine"] or {}
         self._streams: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._clears = 0  # every call carries it: see the module's docstring
 
     # the Host protocol --------------------------------------------------------------------
     def submit(self, kind: str, request: Any = None,
@@ -166,7 +177,7 @@ class RayHost:
     async def _drive(self, job: ServerJob) -> None:
         frame = codec.encode_request(job.request, job.kind)
         stream = self.handle.options(stream=True, multiplexed_model_id=job.digest).run.remote(
-            frame)
+            frame, self._clears)
         with self._lock:
             self._streams[job.id] = stream
         if job.cancel.is_set():
@@ -210,7 +221,7 @@ class RayHost:
 
     def _ask(self, method: str, request: Any, payload: Any) -> concurrent.futures.Future:
         handle = self.handle.options(multiplexed_model_id=digest(request) if request else "")
-        return _future_of(getattr(handle, method).remote(payload))
+        return _future_of(getattr(handle, method).remote(payload, self._clears))
 
     def is_cached(self, request: Any) -> concurrent.futures.Future:
         return self._ask("is_cached", request, codec.encode_request(request))
@@ -222,7 +233,9 @@ class RayHost:
         return self._ask("import_inversions", None, files)
 
     def clear_cache(self) -> concurrent.futures.Future:
-        """Clears the shared disk cache and one replica's memory (the others' age out)."""
+        """Clears one replica's cache now and every other's before its next answer."""
+        with self._lock:
+            self._clears += 1
         return self._ask("clear_cache", None, None)
 
     def info(self) -> dict[str, Any]:
