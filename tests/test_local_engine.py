@@ -163,3 +163,30 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_an_engine_that_dies_while_loading_is_restarted_once_and_not_reloaded(qtbot) -> None:
+    """A model whose load kills its engine must not restart the engine for ever."""
+    from rfedit_desktop.jobs import EditService
+    from rfedit_desktop.jobs.engine_link import LocalEngine
+
+    link = LocalEngine(ModelChoice("tiny"))
+    service = EditService(engine=link, choice=ModelChoice("tiny"))
+    loading: list[str] = []
+    failures: list[str] = []
+    service.model_loading.connect(lambda fraction, message: loading.append(message))
+    service.failed.connect(lambda job, message: failures.append(message))
+    try:
+        service.load_model(ModelChoice("demo"))
+        qtbot.waitUntil(lambda: bool(loading), timeout=WAIT_MS)
+        old_pid = link.pid
+        os.kill(old_pid, signal.SIGKILL)
+        qtbot.waitUntil(lambda: not service.is_busy(), timeout=WAIT_MS)
+        assert len(failures) == 1 and "killed by SIGKILL" in failures[0]
+        qtbot.wait(1500)  # time enough for a retry to show itself
+        assert not service.is_busy() and service.model_info is None and len(failures) == 1
+        assert link.starts == 2 and link.pid not in (None, old_pid)
+        assert link.client().info()["info"]["engine"] is None  # restarted, nothing loaded
+    finally:
+        service.shutdown(5000)
+        link.stop()
