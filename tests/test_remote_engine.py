@@ -47,9 +47,11 @@ def server(tmp_path_factory):
 
 
 def test_model_dialog_offers_a_remote_engine(qtbot) -> None:
-    dialog = ModelDialog(ModelChoice(), remote=("http://gpu-box:8765", "secret"))
+    dialog = ModelDialog(ModelChoice(), remote=("http://gpu-box:8765", "secret", ""))
     qtbot.addWidget(dialog)
-    assert dialog.kind() == "remote" and dialog.remote() == ("http://gpu-box:8765", "secret")
+    assert dialog.kind() == "remote" and dialog.remote() == ("http://gpu-box:8765", "secret", "")
+    dialog.remote_model_edit.setText(" demo ")
+    assert dialog.remote() == ("http://gpu-box:8765", "secret", "demo")
     assert not dialog.device_combo.isEnabled() and dialog.url_edit.isEnabled()
     dialog.token_edit.clear()
     dialog.accept()
@@ -63,8 +65,8 @@ def test_the_remote_token_is_kept_out_of_the_settings_file(tmp_path) -> None:
     from rfedit_desktop.ui.settings import app_settings
 
     settings = app_settings()
-    save_remote(settings, "http://gpu-box:8765", " s3cret-token ")
-    assert load_remote(app_settings()) == ("http://gpu-box:8765", "s3cret-token")
+    save_remote(settings, "http://gpu-box:8765", " s3cret-token ", "demo")
+    assert load_remote(app_settings()) == ("http://gpu-box:8765", "s3cret-token", "demo")
     settings_file = settings.fileName()
     assert "s3cret-token" not in open(settings_file, encoding="utf-8", errors="replace").read()
     assert os.stat(token_path()).st_mode & 0o777 == 0o600
@@ -115,3 +117,25 @@ def test_edit_and_cancel_on_a_remote_engine(qtbot, server, monkeypatch) -> None:
     ai.shutdown()
     window.document.undo_stack.setClean()
     window.close()
+
+
+def test_a_model_the_server_does_not_serve_is_refused_in_one_line(qtbot, server) -> None:
+    from rfedit_desktop.jobs import EditService
+    from rfedit_desktop.jobs.engine_link import parse_remote
+
+    url, token = server
+    service = EditService(engine=parse_remote(url, token, "flux-dev"))
+    failed: list[str] = []
+    ready: list[dict] = []
+    service.model_failed.connect(failed.append)
+    service.model_ready.connect(ready.append)
+    try:
+        service.load_model()
+        qtbot.waitUntil(lambda: bool(failed), timeout=WAIT_MS)
+        assert "serves only tiny" in failed[0] and "\n" not in failed[0]
+        service.set_engine(parse_remote(url, token, "tiny"))  # one it serves
+        service.load_model()
+        qtbot.waitUntil(lambda: bool(ready), timeout=WAIT_MS)
+        assert ready[0]["model"].startswith("tiny")
+    finally:
+        service.shutdown(5000)

@@ -256,3 +256,46 @@ def test_a_remote_client_cannot_name_a_path(client, tmp_path) -> None:
     with pytest.raises(EngineError, match="409.*serves only tiny"):
         client.load(ModelChoice(str(tmp_path)))
     assert client.info()["info"]["models"] == ["tiny"]
+
+
+class _Loads:
+    """A backend that records the choices it is asked to load and loads nothing heavy."""
+
+    def __init__(self) -> None:
+        self.loaded: list[ModelChoice] = []
+
+    def load(self, choice, progress):
+        self.loaded.append(choice)
+        return {"model": choice.model}
+
+    def info(self, engine):
+        return {"model": engine["model"], "device": "cpu"}
+
+    def release(self):
+        pass
+
+
+def test_a_server_of_several_models_loads_the_one_a_client_names_its_own_way() -> None:
+    from rfedit_desktop.server.engine_host import EngineHost, ModelNotAllowed
+
+    served = ModelChoice("tiny", device="cpu", memory_mode="none", quantization="none")
+    backend = _Loads()
+    host = EngineHost(served, backend=backend, models=("tiny", "demo"))
+    try:
+        job = host.load(ModelChoice("demo", device="cuda", quantization="nf4"))
+        deadline = time.time() + 30
+        while not job.finished and time.time() < deadline:
+            time.sleep(0.02)
+        assert job.state == "done"
+        # the client picks the model; the device, memory mode and weights stay the server's
+        assert backend.loaded == [ModelChoice("demo", "cpu", "none", "none")]
+        with pytest.raises(ModelNotAllowed, match="serves only tiny, demo"):
+            host.load(ModelChoice("black-forest-labs/FLUX.1-dev"))
+    finally:
+        host.close()
+
+
+def test_a_model_choice_travels_whole() -> None:
+    choice = ModelChoice("/models/flux", device="cuda", memory_mode="model-offload",
+                         quantization="nf4")
+    assert codec.choice_from_json(codec.loads(codec.dumps(codec.choice_to_json(choice)))) == choice

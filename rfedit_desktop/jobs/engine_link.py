@@ -37,11 +37,13 @@ class EngineLink(Protocol):
 
 
 class RemoteEngine:
-    """An engine someone else runs (`rfedit-server`), by URL and token."""
+    """An engine someone else runs (`rfedit-server`), by URL and token; `model` names one of
+    the models it serves ("" for the first)."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, model: str = "") -> None:
         self._client = EngineClient(url, token)
         self.url = url
+        self.model = model
 
     def client(self) -> EngineClient:
         return self._client
@@ -91,7 +93,8 @@ class LocalEngine:
             env = dict(os.environ, PYTHONUNBUFFERED="1")
             c = self.choice
             cmd = [sys.executable, "-m", "rfedit_desktop.server", "--local", "--model", c.model,
-                   "--device", c.device, "--memory-mode", c.memory_mode]
+                   "--device", c.device, "--memory-mode", c.memory_mode,
+                   "--quantize", c.quantization]
             try:
                 proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         env=env, start_new_session=True)
@@ -215,8 +218,8 @@ def stop_shared() -> None:
         engine.stop()
 
 
-def parse_remote(url: str, token: str) -> RemoteEngine:
+def parse_remote(url: str, token: str, model: str = "") -> RemoteEngine:
     """A RemoteEngine, or EditError naming what is wrong with the URL or token."""
     if not token.strip():
         raise EditError("A remote engine needs its token (see rfedit-server --token-file).")
-    return RemoteEngine(url.strip(), token.strip())
+    return RemoteEngine(url.strip(), token.strip(), model.strip())

@@ -117,8 +117,9 @@ class EditService(QObject):
         if choice is not None:
             self._choice = choice
             self._model_info = None
-        if isinstance(self._link, RemoteEngine):
-            return self._submit(Job(next(self._ids), JobKind.LOAD))  # it serves its own model
+        if isinstance(self._link, RemoteEngine):  # it serves its own models, its own way
+            named = ModelChoice(self._link.model) if self._link.model else None
+            return self._submit(Job(next(self._ids), JobKind.LOAD, payload=named))
         if isinstance(self._link, LocalEngine):
             self._link.choice = self._choice  # what a restarted local engine loads
         return self._submit(Job(next(self._ids), JobKind.LOAD, payload=self._choice))

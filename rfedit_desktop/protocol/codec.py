@@ -305,8 +305,11 @@ def decode_preview(event: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(base64.b64decode(event["data"]), dtype=np.uint8).reshape(shape)
 
 
+_CHOICE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelChoice))
+
+
 def choice_to_json(choice: ModelChoice) -> dict[str, str]:
-    return {"model": choice.model, "device": choice.device, "memory_mode": choice.memory_mode}
+    return {name: str(getattr(choice, name)) for name in _CHOICE_FIELDS}
 
 
 def choice_from_json(value: Any) -> ModelChoice | None:
@@ -314,8 +317,8 @@ def choice_from_json(value: Any) -> ModelChoice | None:
     if value == {}:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("model", "demo"), str):
-        raise ProtocolError("a model choice is an object with 'model', 'device', 'memory_mode'")
-    extra = set(value) - {"model", "device", "memory_mode"}
+        raise ProtocolError(f"a model choice is an object with {', '.join(_CHOICE_FIELDS)}")
+    extra = set(value) - set(_CHOICE_FIELDS)
     if extra:
         raise ProtocolError(f"unknown model choice field '{sorted(extra)[0]}'")
     try:

@@ -9,6 +9,7 @@ runs normally.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import logging
 import os
@@ -63,6 +64,8 @@ class EngineHost:
                choice: ModelChoice | None = None) -> ServerJob:
         if choice is not None:
             self._check_allowed(choice)
+            if self._models is not None:  # a served engine: how it runs is the server's call
+                choice = dataclasses.replace(self._choice, model=choice.model)
             self._choice = choice
         job = self.table.new(kind, self._choice, request)
         position = len(self.table.active()) - 1

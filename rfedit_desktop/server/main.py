@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, ModelChoice
+from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, QUANTIZATIONS, ModelChoice
 
 READY = "RFEDIT-ENGINE-READY"
 LOCAL_NICENESS = 5
@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model to serve: 'demo', a folder, a file or a repo id (repeat to offer "
                         "several; the first loads)")
     p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--memory-mode", default="none", choices=MEMORY_MODES)
+    p.add_argument("--memory-mode", default="auto", choices=MEMORY_MODES,
+                   help="auto: what fits the GPU's memory (see rfedit-cli info --plan)")
+    p.add_argument("--quantize", default="auto", choices=QUANTIZATIONS,
+                   help="the transformer's weight format (auto: what fits the GPU's memory)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (127.0.0.1; 0.0.0.0 for other machines, behind "
                         "TLS beyond a LAN)")
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     models = tuple(args.model or ["demo"])
     try:
-        choice = ModelChoice(models[0], args.device, args.memory_mode)
+        choice = ModelChoice(models[0], args.device, args.memory_mode, args.quantize)
         if args.local:
             token = sys.stdin.readline().strip()
             if not token:

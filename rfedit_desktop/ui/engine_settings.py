@@ -17,6 +17,7 @@ from rfedit_desktop.files.atomic import atomic_write
 from rfedit_desktop.paths import config_dir
 
 URL_KEY = "engine/url"
+MODEL_KEY = "engine/model"
 TOKEN_FILE = "remote-engine-token"
 
 
@@ -24,8 +25,8 @@ def token_path() -> Path:
     return config_dir() / TOKEN_FILE
 
 
-def load_remote(settings: QSettings) -> tuple[str, str] | None:
-    """(url, token) of the remembered remote engine, or None for the local engine."""
+def load_remote(settings: QSettings) -> tuple[str, str, str] | None:
+    """(url, token, model) of the remembered remote engine, or None for the local engine."""
     url = str(settings.value(URL_KEY, "") or "").strip()
     if not url:
         return None
@@ -33,10 +34,11 @@ def load_remote(settings: QSettings) -> tuple[str, str] | None:
         token = token_path().read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         token = ""  # asked again when the engine refuses it
-    return url, token
+    return url, token, str(settings.value(MODEL_KEY, "") or "").strip()
 
 
-def save_remote(settings: QSettings, url: str | None, token: str | None) -> None:
+def save_remote(settings: QSettings, url: str | None, token: str | None,
+                model: str = "") -> None:
     """Remember a remote engine, or (None) go back to the local one and forget the token.
 
     FileError if the token file cannot be written or removed; the settings are then left
@@ -53,4 +55,5 @@ def save_remote(settings: QSettings, url: str | None, token: str | None) -> None
         raise FileError(f"Cannot keep the remote engine's token in {path}: "
                         f"{exc.strerror or exc}.") from exc
     settings.setValue(URL_KEY, url or "")
+    settings.setValue(MODEL_KEY, (model or "") if url else "")
     settings.sync()

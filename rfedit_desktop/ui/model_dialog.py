@@ -90,7 +90,7 @@ class ModelDialog(QDialog):
     """Returns a validated `ModelChoice` from `choice()` after `exec()` is accepted."""
 
     def __init__(self, current: ModelChoice, parent: QWidget | None = None,
-                 plan: str = "", remote: tuple[str, str] | None = None) -> None:
+                 plan: str = "", remote: tuple[str, str, str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Choose model")
         self.setMinimumWidth(520)
@@ -128,8 +128,13 @@ class ModelDialog(QDialog):
         self.token_edit = QLineEdit(remote[1] if remote else "")
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText("the contents of the server's --token-file")
+        self.remote_model_edit = QLineEdit(remote[2] if remote else "")
+        self.remote_model_edit.setPlaceholderText("the server's first --model (optional)")
+        self.remote_model_edit.setToolTip("A server started with several --model options "
+                                          "serves any of them: name one here.")
         remote_form.addRow("Engine URL", self.url_edit)
         remote_form.addRow("Token", self.token_edit)
+        remote_form.addRow("Model on the server", self.remote_model_edit)
         layout.addLayout(remote_form)
 
         form = QFormLayout()
@@ -178,11 +183,12 @@ class ModelDialog(QDialog):
                 return kind
         return "demo"
 
-    def remote(self) -> tuple[str, str] | None:
-        """(URL, token) when the remote engine is chosen, else None."""
+    def remote(self) -> tuple[str, str, str] | None:
+        """(URL, token, model: "" for the server's first) for a remote engine, else None."""
         if self.kind() != "remote":
             return None
-        return self.url_edit.text().strip(), self.token_edit.text().strip()
+        return (self.url_edit.text().strip(), self.token_edit.text().strip(),
+                self.remote_model_edit.text().strip())
 
     def choice(self) -> ModelChoice:
         """Raises ValueError with a user-facing message when the entry is incomplete."""
@@ -210,7 +216,7 @@ class ModelDialog(QDialog):
     def _kind_changed(self, *_args: object) -> None:
         kind = self.kind()
         self.path_edit.setEnabled(kind not in ("demo", "remote"))
-        for widget in (self.url_edit, self.token_edit):
+        for widget in (self.url_edit, self.token_edit, self.remote_model_edit):
             widget.setEnabled(kind == "remote")
         for widget in (self.device_combo, self.memory_combo, self.weights_combo):
             widget.setEnabled(kind != "remote")

@@ -124,7 +124,7 @@ class ModelMenu(QObject):
             self.service.set_engine(shared_local_engine(choice))
         self.load_model(choice)
 
-    def _remember_remote(self, settings: Any, remote: tuple[str, str] | None) -> None:
+    def _remember_remote(self, settings: Any, remote: tuple[str, str, str] | None) -> None:
         if settings is None:
             return
         try:
@@ -132,7 +132,7 @@ class ModelMenu(QObject):
         except FileError as exc:  # the engine is used all the same, only not remembered
             self.panel.show_status(f"The engine choice is not remembered: {exc}", error=True)
 
-    def _remote_settings(self) -> tuple[str, str] | None:
+    def _remote_settings(self) -> tuple[str, str, str] | None:
         settings = getattr(self.window, "settings", None)
         if settings is None:
             return None
