@@ -90,3 +90,33 @@ def test_wrong_token_and_unreachable_server_exit_2(server, tmp_path, capsys) -> 
                  str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No answer from the engine" in err[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "99999"], "--port: 99999 is not between 0 and 65535"),
+    (["--max-replicas", "0"], "--max-replicas: 0 is not between 1 and 4096"),
+    (["--gpus-per-replica", "nan"], "--gpus-per-replica: nan is not between 0 and 64"),
+    (["--max-body-mb", "lots"], "--max-body-mb: 'lots' is not a number"),
+])
+def test_server_arguments_out_of_range_are_one_line(args, message, capsys) -> None:
+    from rfedit_desktop.server.main import main as server_main
+
+    with pytest.raises(SystemExit) as stopped:
+        server_main(args)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_server_without_ray_or_with_a_bad_address_says_why(capsys, monkeypatch, tmp_path) -> None:
+    import sys
+
+    from rfedit_desktop.server.main import main as server_main
+
+    monkeypatch.setitem(sys.modules, "rfedit_desktop.server.ray_host", None)
+    assert server_main(["--ray", "--token-file", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "--ray needs Ray Serve: pip install 'rfedit-desktop[server]'" in err
+    assert err.count("\n") == 1 and not (tmp_path / "t").exists()  # nothing made before
+    monkeypatch.undo()
+    assert server_main(["--host", "999.1.1.1", "--token-file", str(tmp_path / "t")]) == 2
+    assert "Cannot listen on 999.1.1.1:8765" in capsys.readouterr().err

@@ -40,11 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (127.0.0.1; 0.0.0.0 for other machines, behind "
                         "TLS beyond a LAN)")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=_ranged(int, 0, 65535), default=8765,
+                   help="port to listen on (8765; 0 picks a free one)")
     p.add_argument("--token-file", default=None,
                    help="file holding the token clients must send (created with a new random "
                         "token if missing)")
-    p.add_argument("--max-body-mb", type=int, default=320,
+    p.add_argument("--max-body-mb", type=_ranged(int, 1, 65536), default=320,
                    help="largest request accepted, in MiB (320)")
     g = p.add_argument_group("Ray Serve (pip install 'rfedit-desktop[server]')")
     g.add_argument("--ray", action="store_true",
@@ -52,12 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ray-address", default=None,
                    help="Ray cluster to join (default: the one `ray start` made, else a new "
                         "local one)")
-    g.add_argument("--min-replicas", type=int, default=1)
-    g.add_argument("--max-replicas", type=int, default=1)
-    g.add_argument("--gpus-per-replica", type=float, default=None,
+    g.add_argument("--min-replicas", type=_ranged(int, 1, 4096), default=1)
+    g.add_argument("--max-replicas", type=_ranged(int, 1, 4096), default=1)
+    g.add_argument("--gpus-per-replica", type=_ranged(float, 0, 64), default=None,
                    help="GPUs per replica (default: 1 if the cluster has GPUs, else CPU replicas)")
     p.add_argument("--local", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _ranged(kind: type, low: float, high: float):
+    """An argparse type: a `kind` number in [low, high], else one line naming the range."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def token_from_file(path: str | None) -> str:
@@ -109,7 +124,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         sock.close()
         raise EditError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
     sock.listen(64)
@@ -125,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     models = tuple(args.model or ["demo"])
     try:
         choice = ModelChoice(models[0], args.device, args.memory_mode, args.quantize)
+        if args.ray:  # before a token is made or a port taken
+            try:
+                from rfedit_desktop.server.ray_host import RayHost  # noqa: PLC0415
+            except ImportError as exc:
+                raise EditError("--ray needs Ray Serve: pip install 'rfedit-desktop[server]' "
+                                f"({exc.name or exc} is missing)") from None
         if args.local:
             token = sys.stdin.readline().strip()
             if not token:
@@ -139,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
         from rfedit_desktop.server.app import create_app  # noqa: PLC0415
 
         if args.ray:
-            from rfedit_desktop.server.ray_host import RayHost  # noqa: PLC0415
-
-            host = RayHost(choice, models=models, address=args.ray_address,
-                           min_replicas=args.min_replicas, max_replicas=args.max_replicas,
-                           gpus_per_replica=args.gpus_per_replica)
+            try:
+                host = RayHost(choice, models=models, address=args.ray_address,
+                               min_replicas=args.min_replicas, max_replicas=args.max_replicas,
+                               gpus_per_replica=args.gpus_per_replica)
+            except EditError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Ray's own errors, in one line
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise EditError(f"Cannot start the engine on Ray Serve: {first[:200]}") from exc
         else:
             from rfedit_desktop.server.engine_host import EngineHost  # noqa: PLC0415
 
@@ -151,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.local:
                 host.load(None)  # a remote engine loads its model at once
         app = create_app(host, token, max_body=args.max_body_mb << 20)
-    except EditError as exc:
+    except (EditError, ValueError) as exc:
         print(f"rfedit-server: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     port = sock.getsockname()[1]
