@@ -90,6 +90,10 @@ def test_wrong_token_and_unreachable_server_exit_2(server, tmp_path, capsys) -> 
                  str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No answer from the engine" in err[0]
+    for wrong in ("gpu-box:abc", "http://gpu-box:99999", "http://[::1", "ftp://gpu-box"):
+        assert main([*argv, "--server", wrong, "--token-file", str(bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "An engine URL looks like http://host:8765" in err[0]
 
 
 @pytest.mark.parametrize("args, message", [

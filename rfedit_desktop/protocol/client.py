@@ -33,13 +33,18 @@ class EngineClient:
     """The protocol's calls, one method each; `url` is http(s)://host:port[/prefix]."""
 
     def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
+        wrong = EditError(f"An engine URL looks like http://host:8765, not {url!r}.")
+        try:
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            port = parts.port  # ValueError for a port that is not a number or out of range
+        except ValueError:
+            raise wrong from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EditError(f"An engine URL looks like http://host:8765, not {url!r}.")
+            raise wrong
         self.url = url
         self._https = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._token = token.strip()
         self.timeout = timeout
