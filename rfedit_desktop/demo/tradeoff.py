@@ -18,6 +18,10 @@ Faithfulness: L2 distance between output and stroke input (pixels in [0, 1], 64x
 is more faithful). Realism: KID between outputs and clean renders of other scenes, in the
 feature space of the demo classifier (features.py; x1000, lower is more realistic); plus the
 classifier's accuracy on the scene's shape, colour and background.
+
+Keep-detail is off: it is a post-process that puts the input's own fine detail back where an
+edit left the picture alone, so on stroke inputs it would pull every method towards the strokes
+and measure itself, not the method.
 """
 
 from __future__ import annotations
@@ -148,7 +152,8 @@ def run_setting(engine: Any, setting: Setting, strokes: np.ndarray, captions: Se
     t = time.perf_counter()
     for i, (img, cap) in enumerate(zip(strokes, captions, strict=True)):
         req = EditRequest(
-            image=img, prompt=cap, source_prompt="", seed=i, guidance=1.0, **setting.fields
+            image=img, prompt=cap, source_prompt="", seed=i, guidance=1.0, keep_detail=False,
+            **setting.fields
         )
         outs.append(run_edit(engine, req).image)
     return np.stack(outs), nominal_nfe(setting), (time.perf_counter() - t) / max(1, len(strokes))

@@ -82,8 +82,12 @@ class PixelAccess:
         )
 
     def thumbnail(self, max_side: int = 256) -> QImage:
-        """The composite scaled to fit `max_side` (OpenRaster thumbnail, recent files)."""
-        return self.composite().scaled(
+        """The composite scaled down to fit `max_side` (OpenRaster thumbnail, recent files);
+        a smaller picture is its own thumbnail, never blown up."""
+        composite = self.composite()
+        if max(composite.width(), composite.height()) <= max_side:
+            return composite
+        return composite.scaled(
             max_side,
             max_side,
             Qt.AspectRatioMode.KeepAspectRatio,
