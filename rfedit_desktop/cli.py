@@ -188,12 +188,14 @@ class _Bars:
 
 # -- subcommands ---------------------------------------------------------------------------------
 def _lora_specs(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
-    """`--lora` flags as (path, weight) pairs, each file checked before the model loads."""
+    """`--lora` flags as (path, weight) pairs, each file checked before the model loads (with
+    --server, names of the server's LoRAs, which the server checks)."""
     from .engine.lora import check_lora_file, parse_lora_arg
 
     specs = tuple(parse_lora_arg(text) for text in args.lora)
     for path, _ in specs:
-        check_lora_file(path)
+        if not args.server:
+            check_lora_file(path)
     return specs
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .engine.request import EditRequest, EditResult
 from .errors import EditError
-from .protocol.client import EngineClient, read_token
+from .protocol.client import EngineClient, for_served_engine, read_token
 
 TOKEN_ENV = "RFEDIT_TOKEN"
 
@@ -50,10 +50,10 @@ class ServerEngine:
                 "queue": self._info.get("queue")}
 
     def run_edit(self, request: EditRequest, progress: Any = None) -> EditResult:
-        return self.client.run(request, "edit", _events_to(progress))
+        return self.client.run(for_served_engine(request), "edit", _events_to(progress))
 
     def run_invert(self, request: EditRequest, progress: Any = None) -> dict[str, Any]:
-        return dict(self.client.run(request, "invert", _events_to(progress)))
+        return dict(self.client.run(for_served_engine(request), "invert", _events_to(progress)))
 
     def run_generate(self, prompt: str, width: int, height: int, steps: int, guidance: float,
                      seed: int, stochastic: bool = False, progress: Any = None,
@@ -63,7 +63,7 @@ class ServerEngine:
         request = EditRequest(image=size, prompt=prompt, steps=steps, guidance=guidance,
                               seed=seed, method="stochastic" if stochastic else "ode",
                               max_megapixels=max(1.0, width * height / 1e6), loras=loras)
-        return self.client.run(request, "generate", _events_to(progress))
+        return self.client.run(for_served_engine(request), "generate", _events_to(progress))
 
 
 def _events_to(progress: Any):

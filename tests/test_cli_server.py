@@ -124,3 +124,16 @@ def test_server_without_ray_or_with_a_bad_address_says_why(capsys, monkeypatch, 
     monkeypatch.undo()
     assert server_main(["--host", "999.1.1.1", "--token-file", str(tmp_path / "t")]) == 2
     assert "Cannot listen on 999.1.1.1:8765" in capsys.readouterr().err
+    assert server_main(["--lora-dir", str(tmp_path / "none"), "--token-file",
+                        str(tmp_path / "t")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_cli_loras_on_a_server_are_names_the_server_checks(server, tmp_path, capsys) -> None:
+    url, token_file = server
+    src = _image(tmp_path / "in.png", 3)
+    code = main(["edit", str(src), "--prompt", "x", "--out", str(tmp_path / "o.png"), "--quiet",
+                 "--server", url, "--token-file", str(token_file),
+                 "--lora", "/home/someone/style.safetensors:0.7"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "offers no LoRAs" in err[0]

@@ -299,3 +299,42 @@ def test_a_model_choice_travels_whole() -> None:
     choice = ModelChoice("/models/flux", device="cuda", memory_mode="model-offload",
                          quantization="nf4")
     assert codec.choice_from_json(codec.loads(codec.dumps(codec.choice_to_json(choice)))) == choice
+
+
+def test_a_served_engine_never_opens_a_lora_path_its_client_names(client, tmp_path) -> None:
+    image = np.zeros((64, 64, 3), np.uint8)
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(b"x")
+    for loras, message in (((str(secret), 1.0),), "offers no LoRAs"), \
+                          ((("style.safetensors", 1.0),), "offers no LoRAs"):
+        with pytest.raises(EngineError, match=message):
+            client.submit(EditRequest(image=image, prompt="x", loras=loras))
+    assert client.info()["info"]["queue"] == 0  # nothing was queued
+
+
+def test_lora_names_resolve_inside_the_server_folder_only(tmp_path) -> None:
+    from safetensors.numpy import save_file
+
+    from rfedit_desktop.errors import EditError
+    from rfedit_desktop.protocol.client import for_served_engine
+    from rfedit_desktop.server.loras import served_loras
+
+    folder = tmp_path / "loras"
+    folder.mkdir()
+    save_file({"w": np.zeros((2, 2), np.float32)}, str(folder / "style.safetensors"))
+    (tmp_path / "outside.safetensors").write_bytes((folder / "style.safetensors").read_bytes())
+    image = np.zeros((8, 8, 3), np.uint8)
+
+    def ask(*loras):
+        return served_loras(EditRequest(image=image, prompt="x", loras=loras), folder)
+
+    assert ask(("style.safetensors", 0.5)).loras == ((str(folder / "style.safetensors"), 0.5),)
+    for name, message in (("../outside.safetensors", "not by a path"),
+                          (str(tmp_path / "outside.safetensors"), "not by a path"),
+                          ("..", "not by a path"), ("sub\\x.safetensors", "not by a path"),
+                          ("other.safetensors", "no LoRA called 'other.safetensors'")):
+        with pytest.raises(EditError, match=message):
+            ask((name, 1.0))
+    sent = for_served_engine(EditRequest(image=image, prompt="x", loras=(
+        ("/home/me/loras/style.safetensors", 0.8), ("C:\\loras\\ink.safetensors", 1.0))))
+    assert sent.loras == (("style.safetensors", 0.8), ("ink.safetensors", 1.0))

@@ -28,7 +28,8 @@ class ThreadEngine:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
-        config = uvicorn.Config(create_app(self.host, "t0k3n"), log_level="error",
+        config = uvicorn.Config(create_app(self.host, "t0k3n", client_paths=True),  # as --local
+                                log_level="error",
                                 lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},

@@ -28,7 +28,7 @@ from rfedit_desktop.jobs.engine_link import (
 from rfedit_desktop.jobs.job import Job, JobKind, JobState
 from rfedit_desktop.jobs.preview_image import to_qimage
 from rfedit_desktop.protocol import codec
-from rfedit_desktop.protocol.client import EngineClient, EngineUnreachable
+from rfedit_desktop.protocol.client import EngineClient, EngineUnreachable, for_served_engine
 from rfedit_desktop.protocol.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,9 @@ class EditService(QObject):
         if job.kind is JobKind.LOAD:
             job.remote_id = client.load(job.payload)
         else:
-            job.remote_id = client.submit(job.request, _wire_kind(job.kind))
+            request = (for_served_engine(job.request) if isinstance(link, RemoteEngine)
+                       else job.request)
+            job.remote_id = client.submit(request, _wire_kind(job.kind))
         if job.cancel.is_set():
             client.cancel(job.remote_id)
 
@@ -278,6 +280,8 @@ class EditService(QObject):
 
     def _ask(self, job: Job, link: EngineLink) -> None:
         """Thread of a quick question (cache, inversion export/import)."""
+        if isinstance(link, RemoteEngine) and job.request is not None:
+            job.request = for_served_engine(job.request)
         try:
             value = _ask(link.client(), job)
         except EditError as exc:

@@ -6,8 +6,10 @@ threads. Each call opens its own connection, so one client may be shared between
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -187,6 +189,15 @@ class EngineClient:
             self.cancel(job_id)
             raise
         raise EngineUnreachable(f"The engine at {self.url} ended the job without an answer.")
+
+
+def for_served_engine(request: EditRequest) -> EditRequest:
+    """What a client sends a served engine (`rfedit-server`): each LoRA by its file name alone,
+    which the server looks up in its own LoRA folder; it never opens a client's path."""
+    if not request.loras:
+        return request
+    return dataclasses.replace(request, loras=tuple(
+        (re.split(r"[\\/]", str(path))[-1], weight) for path, weight in request.loras))
 
 
 def _read_all(response: http.client.HTTPResponse) -> memoryview:

@@ -26,6 +26,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec
 from rfedit_desktop.protocol.codec import ProtocolError
+from rfedit_desktop.server.loras import served_loras
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +141,17 @@ async def read_body(request: Request, limit: int) -> bytearray | memoryview:
     return view
 
 
-def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGIApp:
-    """The protocol's ASGI app around `host`, guarded by `token`."""
+def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
+               lora_dir: Path | None = None, client_paths: bool = False) -> ASGIApp:
+    """The protocol's ASGI app around `host`, guarded by `token`.
+
+    LoRAs are named by file name and looked up in `lora_dir` (server/loras.py); only the
+    GUI's own local engine (`client_paths`) takes its client's paths as they are."""
     if not token:
         raise ValueError("the engine needs a token")
+
+    def served(edit: Any) -> Any:
+        return edit if client_paths else served_loras(edit, lora_dir)
 
     def handled(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request],
                                                                            Awaitable[Response]]:
@@ -180,7 +189,7 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
 
     async def submit(request: Request) -> Response:
         kind, edit = codec.decode_request(await frame(request))
-        job = host.submit(kind, edit)
+        job = host.submit(kind, served(edit))
         return answer({"job": job.id, "position": job.events[0].get("position", 0)})
 
     async def events(request: Request) -> Response:
@@ -215,14 +224,14 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY) -> ASGI
 
     async def cached(request: Request) -> Response:
         _, edit = codec.decode_request(await frame(request))
-        return answer({"cached": bool(await asyncio.wrap_future(host.is_cached(edit)))})
+        return answer({"cached": bool(await asyncio.wrap_future(host.is_cached(served(edit))))})
 
     async def clear(request: Request) -> Response:
         return answer({"inversion_cache": await asyncio.wrap_future(host.clear_cache())})
 
     async def export(request: Request) -> Response:
         _, edit = codec.decode_request(await frame(request))
-        found = await asyncio.wrap_future(host.export_inversion(edit))
+        found = await asyncio.wrap_future(host.export_inversion(served(edit)))
         files = {found[0]: found[1]} if found else {}
         return Response(codec.encode_files(files), media_type="application/octet-stream")
 

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token-file", default=None,
                    help="file holding the token clients must send (created with a new random "
                         "token if missing)")
+    p.add_argument("--lora-dir", type=Path, default=None, metavar="FOLDER",
+                   help="offer the .safetensors LoRAs in FOLDER; clients name them by file name")
     p.add_argument("--max-body-mb", type=_ranged(int, 1, 65536), default=320,
                    help="largest request accepted, in MiB (320)")
     g = p.add_argument_group("Ray Serve (pip install 'rfedit-desktop[server]')")
@@ -73,6 +75,15 @@ def _ranged(kind: type, low: float, high: float):
         return value
     parse.__name__ = kind.__name__
     return parse
+
+
+def _lora_dir(folder: Path | None) -> Path | None:
+    if folder is None:
+        return None
+    folder = folder.expanduser().resolve()
+    if not folder.is_dir():
+        raise EditError(f"--lora-dir {folder} is not a folder.")
+    return folder
 
 
 def token_from_file(path: str | None) -> str:
@@ -175,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             host = EngineHost(choice, models=None if args.local else models)
             if not args.local:
                 host.load(None)  # a remote engine loads its model at once
-        app = create_app(host, token, max_body=args.max_body_mb << 20)
+        app = create_app(host, token, max_body=args.max_body_mb << 20,
+                         lora_dir=_lora_dir(args.lora_dir), client_paths=args.local)
     except (EditError, ValueError) as exc:
         print(f"rfedit-server: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
