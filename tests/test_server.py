@@ -110,7 +110,8 @@ def test_request_round_trip_keeps_every_field_and_pixel() -> None:
                       gamma=0.25, eta=0.5, start=0.1, stop=0.6, decay_power=2.0, strength=0.8,
                       guidance=4.0, source_guidance=1.5, seed=77, mask=mask, max_megapixels=0.5,
                       background=(1, 2, 3), preview_every=2)
-    kind, back = codec.decode_request(codec.encode_request(req, "generate"))
+    kind, back, choice = codec.decode_request(codec.encode_request(req, "generate"))
+    assert choice is None
     assert kind == "generate"
     for name in req.params():
         if name != "has_mask":
@@ -124,7 +125,7 @@ def test_request_round_trip_keeps_region_flowedit_and_lora_fields() -> None:
     req = EditRequest(image=photo(3), prompt="p", method="flowedit", steps=12, n_max=10,
                       n_min=1, n_avg=2, region=(4, 6, 30, 40), context=16, keep_detail=False,
                       loras=(("style.safetensors", 0.75), ("ink.safetensors", -0.5)))
-    _, back = codec.decode_request(codec.encode_request(req))
+    _, back, _ = codec.decode_request(codec.encode_request(req))
     assert (back.n_max, back.n_min, back.n_avg) == (10, 1, 2)
     assert back.region == (4, 6, 30, 40) and isinstance(back.region, tuple)
     assert back.context == 16 and back.keep_detail is False
@@ -271,8 +272,23 @@ class _Loads:
     def info(self, engine):
         return {"model": engine["model"], "device": "cpu"}
 
+    def run_edit(self, engine, request, progress, cancel):
+        from rfedit_desktop.engine.request import EditResult
+
+        return EditResult(image=np.zeros((4, 4, 3), np.uint8), metadata={"ran_on": engine})
+
+    def is_cached(self, engine, request):
+        return False
+
     def release(self):
         pass
+
+
+def _finished(job):
+    deadline = time.time() + 30
+    while not job.finished and time.time() < deadline:
+        time.sleep(0.02)
+    return job
 
 
 def test_a_server_of_several_models_loads_the_one_a_client_names_its_own_way() -> None:
@@ -282,15 +298,30 @@ def test_a_server_of_several_models_loads_the_one_a_client_names_its_own_way() -
     backend = _Loads()
     host = EngineHost(served, backend=backend, models=("tiny", "demo"))
     try:
-        job = host.load(ModelChoice("demo", device="cuda", quantization="nf4"))
-        deadline = time.time() + 30
-        while not job.finished and time.time() < deadline:
-            time.sleep(0.02)
+        job = _finished(host.load(ModelChoice("demo", device="cuda", quantization="nf4")))
         assert job.state == "done"
         # the client picks the model; the device, memory mode and weights stay the server's
         assert backend.loaded == [ModelChoice("demo", "cpu", "none", "none")]
         with pytest.raises(ModelNotAllowed, match="serves only tiny, demo"):
             host.load(ModelChoice("black-forest-labs/FLUX.1-dev"))
+    finally:
+        host.close()
+
+
+def test_an_edit_runs_on_the_model_its_client_chose_not_the_last_one_loaded() -> None:
+    """Two clients of one server with several models: a job carries its model."""
+    from rfedit_desktop.server.engine_host import EngineHost
+
+    backend = _Loads()
+    host = EngineHost(ModelChoice("tiny"), backend=backend, models=("tiny", "demo"))
+    try:
+        assert _finished(host.load(ModelChoice("demo"))).state == "done"  # client A
+        request = EditRequest(image=np.zeros((4, 4, 3), np.uint8), prompt="x")
+        kind, sent, choice = codec.decode_request(  # client B, through the codec
+            codec.encode_request(request, "edit", ModelChoice("tiny")))
+        job = _finished(host.submit(kind, sent, choice))
+        assert job.state == "done"
+        assert [c.model for c in backend.loaded] == ["demo", "tiny"]
     finally:
         host.close()
 

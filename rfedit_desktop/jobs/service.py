@@ -130,7 +130,15 @@ class EditService(QObject):
         `key` names the source for the cache indicator: after the job the engine says
         whether that source's inversion is now cached.
         """
-        return self._submit(Job(next(self._ids), kind, request=request, key=key))
+        return self._submit(Job(next(self._ids), kind, request=request, key=key,
+                                payload=self._job_choice()))
+
+    def _job_choice(self) -> ModelChoice | None:
+        """The model an edit is for, sent with it so that another client's choice on a shared
+        engine never decides which model runs this window's edit."""
+        if isinstance(self._link, RemoteEngine):
+            return ModelChoice(self._link.model) if self._link.model else None
+        return self._choice
 
     def export_inversion(self, request: Any) -> int:
         """Ask for `request`'s cached inversion as (file name, bytes); result(id, None) if none."""
@@ -231,7 +239,7 @@ class EditService(QObject):
         else:
             request = (for_served_engine(job.request) if isinstance(link, RemoteEngine)
                        else job.request)
-            job.remote_id = client.submit(request, _wire_kind(job.kind))
+            job.remote_id = client.submit(request, _wire_kind(job.kind), job.payload)
         if job.cancel.is_set():
             client.cancel(job.remote_id)
 

@@ -112,8 +112,10 @@ class EngineClient:
         body = codec.dumps(codec.choice_to_json(choice) if choice is not None else {})
         return self._call("POST", "/v1/model", body, "application/json")["job"]
 
-    def submit(self, request: EditRequest, kind: str = "edit") -> str:
-        return self._call("POST", "/v1/jobs", codec.request_parts(request, kind))["job"]
+    def submit(self, request: EditRequest, kind: str = "edit",
+               choice: ModelChoice | None = None) -> str:
+        """Queue a job; `choice` is the model it is for (None: the engine's current one)."""
+        return self._call("POST", "/v1/jobs", codec.request_parts(request, kind, choice))["job"]
 
     def events(self, job_id: str, timeout: float = 60.0) -> Iterator[dict[str, Any]]:
         """The job's events from the first, until a terminal one; EngineUnreachable if the

@@ -171,12 +171,15 @@ def _is_array_field(name: str, value: Any) -> bool:
         value, (str, int, float, bool, list, dict))
 
 
-def encode_request(request: EditRequest, kind: str = "edit") -> bytes:
-    """Every field of `request`; pixel fields (image, mask, …) as raw arrays."""
-    return b"".join(request_parts(request, kind))
+def encode_request(request: EditRequest, kind: str = "edit",
+                   choice: ModelChoice | None = None) -> bytes:
+    """Every field of `request`; pixel fields (image, mask, …) as raw arrays. `choice` is the
+    model the job is for (None: whichever the engine has chosen)."""
+    return b"".join(request_parts(request, kind, choice))
 
 
-def request_parts(request: EditRequest, kind: str = "edit") -> list[bytes | memoryview]:
+def request_parts(request: EditRequest, kind: str = "edit",
+                  choice: ModelChoice | None = None) -> list[bytes | memoryview]:
     """`encode_request` as buffers (see `frame_parts`)."""
     if kind not in JOB_KINDS:
         raise ProtocolError(f"unknown job kind {kind!r}")
@@ -188,12 +191,17 @@ def request_parts(request: EditRequest, kind: str = "edit") -> list[bytes | memo
             arrays[name] = np.asarray(value)
         else:
             fields[name] = value
-    return frame_parts({"kind": kind, "fields": fields}, arrays)
+    header: dict[str, Any] = {"kind": kind, "fields": fields}
+    if choice is not None:
+        header["choice"] = choice_to_json(choice)
+    return frame_parts(header, arrays)
 
 
-def decode_request(data: bytes | memoryview) -> tuple[str, EditRequest]:
-    """(job kind, EditRequest) from a frame; ProtocolError names the first bad field."""
+def decode_request(data: bytes | memoryview) -> tuple[str, EditRequest, ModelChoice | None]:
+    """(job kind, EditRequest, the model it is for or None) from a frame; ProtocolError names
+    the first bad field."""
     header, arrays = decode_frame(data)
+    choice = choice_from_json(header["choice"]) if "choice" in header else None
     kind = header.get("kind")
     if kind not in JOB_KINDS:
         raise ProtocolError(f"'kind' must be one of {', '.join(JOB_KINDS)}")
@@ -212,7 +220,7 @@ def decode_request(data: bytes | memoryview) -> tuple[str, EditRequest]:
     if "prompt" not in values:
         raise ProtocolError("the request has no 'prompt'")
     values.setdefault("image", None)
-    return str(kind), EditRequest(**values)
+    return str(kind), EditRequest(**values), choice
 
 
 def _check(name: str, hint: Any, value: Any) -> Any:

@@ -188,8 +188,8 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         return answer({"job": job.id})
 
     async def submit(request: Request) -> Response:
-        kind, edit = codec.decode_request(await frame(request))
-        job = host.submit(kind, served(edit))
+        kind, edit, choice = codec.decode_request(await frame(request))
+        job = host.submit(kind, served(edit), choice)
         return answer({"job": job.id, "position": job.events[0].get("position", 0)})
 
     async def events(request: Request) -> Response:
@@ -223,14 +223,14 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         return answer({"cancelled": host.cancel_all()})
 
     async def cached(request: Request) -> Response:
-        _, edit = codec.decode_request(await frame(request))
+        _, edit, _ = codec.decode_request(await frame(request))
         return answer({"cached": bool(await asyncio.wrap_future(host.is_cached(served(edit))))})
 
     async def clear(request: Request) -> Response:
         return answer({"inversion_cache": await asyncio.wrap_future(host.clear_cache())})
 
     async def export(request: Request) -> Response:
-        _, edit = codec.decode_request(await frame(request))
+        _, edit, _ = codec.decode_request(await frame(request))
         found = await asyncio.wrap_future(host.export_inversion(served(edit)))
         files = {found[0]: found[1]} if found else {}
         return Response(codec.encode_files(files), media_type="application/octet-stream")

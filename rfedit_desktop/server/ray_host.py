@@ -70,7 +70,7 @@ class EngineReplica:
     async def run(self, frame: bytes, clears: int = 0):
         """Run one job; yields its events (the result's frame inside its result event)."""
         await self._route(clears)
-        kind, request = codec.decode_request(frame)
+        kind, request, _ = codec.decode_request(frame)
         job = self.host.submit(kind, request)
         try:
             async for event in job.stream():
@@ -88,12 +88,12 @@ class EngineReplica:
 
     async def is_cached(self, frame: bytes, clears: int = 0) -> bool:
         await self._route(clears)
-        _, request = codec.decode_request(frame)
+        _, request, _ = codec.decode_request(frame)
         return bool(await asyncio.wrap_future(self.host.is_cached(request)))
 
     async def export_inversion(self, frame: bytes, clears: int = 0) -> tuple[str, bytes] | None:
         await self._route(clears)
-        _, request = codec.decode_request(frame)
+        _, request, _ = codec.decode_request(frame)
         return await asyncio.wrap_future(self.host.export_inversion(request))
 
     async def import_inversions(self, files: dict[str, bytes], clears: int = 0) -> int:
