@@ -26,9 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QLinearGradient, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import default_model, open_window, pump  # noqa: E402
 
-from rfedit_desktop import paths  # noqa: E402
 from rfedit_desktop.document.brush import BrushSettings, Stroke  # noqa: E402
 from rfedit_desktop.document.document import Document  # noqa: E402
 from rfedit_desktop.document.image_io import new_image  # noqa: E402
@@ -71,13 +70,6 @@ def rough_painting(side: int) -> Document:
     return doc
 
 
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.005)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default=str(ROOT / "docs" / "screenshot-edit.png"))
@@ -85,35 +77,10 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=28)
     parser.add_argument("--size", type=int, default=512)
     args = parser.parse_args()
-    model = args.model or ("demo" if paths.demo_model_dir().is_dir() else "tiny")
+    model = default_model(args.model)
 
-    from rfedit_desktop.jobs import ModelChoice
-    from rfedit_desktop.ui.main_window import MainWindow
-    from rfedit_desktop.ui.theme import apply_dark_theme
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_dark_theme(app)
-    window = MainWindow(restore_state=False)
-    window.resize(1600, 1000)
-    window.set_document(rough_painting(args.size))
-    window.show()
+    app, window, errors = open_window(rough_painting(args.size), model, staging_height=200)
     ai = window.ai_editing
-    ai.staging_dock.show()
-    window.resizeDocks([ai.staging_dock], [200], Qt.Orientation.Vertical)
-    pump(app, 0.3)
-    window.canvas.fit_to_window()
-
-    ready: list[dict] = []
-    errors: list[str] = []
-    ai.service.model_ready.connect(ready.append)
-    ai.service.model_failed.connect(errors.append)
-    ai.service.failed.connect(lambda job, message: errors.append(message))
-    ai.load_model(ModelChoice(model))
-    while not ready and not errors:
-        pump(app, 0.05)
-    if errors:
-        print("failed:", errors[0], file=sys.stderr)
-        return 2
 
     panel = ai.panel
     panel.apply_preset("stroke-to-image")

@@ -16,7 +16,6 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +28,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from shot_window import default_model, open_window, pump  # noqa: E402
 
-from rfedit_desktop import paths  # noqa: E402
 from rfedit_desktop.document.brush import BrushSettings, Stroke  # noqa: E402
 from rfedit_desktop.document.document import Document  # noqa: E402
 from rfedit_desktop.jobs.preview_image import to_qimage  # noqa: E402
@@ -64,48 +62,16 @@ def photo_document() -> Document:
     return doc
 
 
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.005)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default=str(ROOT / "docs" / "screenshot-region.png"))
     parser.add_argument("--model", default=None)
     parser.add_argument("--steps", type=int, default=28)
     args = parser.parse_args()
-    model = args.model or ("demo" if paths.demo_model_dir().is_dir() else "tiny")
+    model = default_model(args.model)
 
-    from rfedit_desktop.jobs import ModelChoice
-    from rfedit_desktop.ui.main_window import MainWindow
-    from rfedit_desktop.ui.theme import apply_dark_theme
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_dark_theme(app)
-    window = MainWindow(restore_state=False)
-    window.resize(1600, 1000)
-    window.set_document(photo_document())
-    window.show()
+    app, window, errors = open_window(photo_document(), model, staging_height=170)
     ai = window.ai_editing
-    ai.staging_dock.show()
-    window.resizeDocks([ai.staging_dock], [170], Qt.Orientation.Vertical)
-    pump(app, 0.3)
-    window.canvas.fit_to_window()
-
-    ready: list[dict] = []
-    errors: list[str] = []
-    ai.service.model_ready.connect(ready.append)
-    ai.service.model_failed.connect(errors.append)
-    ai.service.failed.connect(lambda job, message: errors.append(message))
-    ai.load_model(ModelChoice(model))
-    while not ready and not errors:
-        pump(app, 0.05)
-    if errors:
-        print("failed:", errors[0], file=sys.stderr)
-        return 2
 
     panel = ai.panel
     panel.apply_preset("object-insert")
