@@ -85,7 +85,7 @@ def main() -> int:
     panel = ai.panel
     panel.apply_preset("stroke-to-image")
     panel.steps_spin.setValue(args.steps)
-    panel.advanced.expand(animate=False)
+    panel.advanced.expand()
     pump(app, 0.1)
     window.resizeDocks([ai.edit_dock, window.layers_dock], [panel.sizeHint().height() + 8, 240],
                        Qt.Orientation.Vertical)

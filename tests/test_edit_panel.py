@@ -212,3 +212,36 @@ def test_model_dialog_validates_and_remembers(qtbot, tmp_path) -> None:
     assert load_choice(app_settings()) == choice
     settings.setValue("model/device", "quantum")  # a damaged setting falls back to the demo
     assert load_choice(settings) == ModelChoice()
+
+
+def test_the_range_slider_drags_each_end_and_never_crosses(qtbot) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    from rfedit_desktop.ui.range_slider import RangeSlider
+
+    slider = RangeSlider(0.0, 1.0)
+    qtbot.addWidget(slider)
+    slider.resize(400, 30)
+    slider.show()
+    qtbot.waitExposed(slider)
+    slider.setValue((0.2, 0.6))
+    seen: list[tuple] = []
+    slider.valueChanged.connect(seen.append)
+    track = slider.track
+    y = track.height() // 2
+
+    def drag(start: float, end: float) -> None:
+        qtbot.mousePress(track, Qt.MouseButton.LeftButton, pos=QPoint(round(track._x(start)), y))
+        qtbot.mouseMove(track, QPoint(round(track._x(end)), y))
+        qtbot.mouseRelease(track, Qt.MouseButton.LeftButton, pos=QPoint(round(track._x(end)), y))
+
+    drag(0.6, 0.9)  # the high end
+    low, high = slider.value()
+    assert low == 0.2 and high == pytest.approx(0.9, abs=0.01) and seen
+    drag(0.2, 0.95)  # the low end stops at the high end
+    low, high = slider.value()
+    assert low == high == pytest.approx(0.9, abs=0.01)
+    slider.setValue((0.3, 0.5))
+    slider.high_spin.setValue(0.1)  # typed below the low end: both ends go there
+    assert slider.value() == pytest.approx((0.1, 0.1))
+    assert slider.low_spin.value() == pytest.approx(0.1)

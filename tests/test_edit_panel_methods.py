@@ -17,7 +17,7 @@ def panel(qtbot):
     widget = EditPanel()
     qtbot.addWidget(widget)
     widget.show()
-    widget.advanced.expand(animate=False)
+    widget.advanced.expand()
     return widget
 
 

@@ -32,12 +32,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible, QLabeledDoubleRangeSlider
 
 from rfedit_desktop.engine.presets import FLOWEDIT_N_MAX_FRACTION, METHOD_DEFAULTS, PRESETS
 from rfedit_desktop.engine.region import MAX_CONTEXT
 from rfedit_desktop.engine.request import METHOD_OPTIONS
+from rfedit_desktop.ui.collapsible import Collapsible
 from rfedit_desktop.ui.lora_list import LoraList
+from rfedit_desktop.ui.range_slider import RangeSlider
 
 METHOD_LABELS: dict[str, str] = {
     "rf-inversion": "RF-Inversion",
@@ -246,8 +247,7 @@ class EditPanel(QWidget):
         form.addRow("LoRAs", self.lora_list)
         outer.addLayout(form)
 
-        self.advanced = QCollapsible("Advanced", expandedIcon=_triangle_icon("down"),
-                                     collapsedIcon=_triangle_icon("right"))
+        self.advanced = Collapsible("Advanced", _triangle_icon("down"), _triangle_icon("right"))
         self.advanced.setObjectName("advancedSection")
         adv = QWidget()
         adv_form = QFormLayout(adv)
@@ -257,15 +257,8 @@ class EditPanel(QWidget):
                                  "toward the noise (0 = plain ODE inversion)")
         self.eta_spin = _dspin(0.0, 1.0, 0.9, 0.05, "η: how strongly editing is pulled back "
                                "toward the original image inside the window")
-        self.window_slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
-        self.window_slider.setRange(0.0, 1.0)
-        self.window_slider.setDecimals(2)
-        self.window_slider.setSingleStep(0.01)
+        self.window_slider = RangeSlider(0.0, 1.0, decimals=2, step=0.01)
         self.window_slider.setValue((0.0, 0.25))
-        # The two ends as editable numbers at the sides; no floating labels over the handles.
-        self.window_slider.setHandleLabelPosition(
-            QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
-        self.window_slider.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
         self.window_slider.setToolTip("The part of the editing steps where η applies "
                                       "(fractions of the steps)")
         self.decay_check = QCheckBox("Decay η")
@@ -310,7 +303,6 @@ class EditPanel(QWidget):
         adv_form.addRow("FlowEdit n_avg", self.n_avg_spin)
         self._adv_form = adv_form
         self.advanced.addWidget(adv)
-        self.advanced.setDuration(0)  # opens at once, so it can be scrolled into view
         self._scroll_to_advanced_pending = False
         self.advanced.toggled.connect(self._advanced_toggled)
         outer.addWidget(self.advanced)
@@ -629,6 +621,9 @@ class EditPanel(QWidget):
     def _show_advanced(self) -> None:
         if self._scroll_to_advanced:
             self.params_scroll.verticalScrollBar().setValue(self.advanced.geometry().top())
+            content = self.advanced.content()
+            if content.height() >= content.sizeHint().height():
+                self._scroll_to_advanced = False  # laid out in full: the artist scrolls now
 
     def _request_compare(self) -> None:
         if not self.prompt():

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
 
 from rfedit_desktop.ui.checkerboard import checker_brush
+from rfedit_desktop.ui.elided_label import ElidedLabel
 
 THUMB = 96
 ROLE_ID = int(Qt.ItemDataRole.UserRole)
@@ -201,9 +201,8 @@ class StagingStrip(QWidget):
         # (not itemActivated: some desktops activate on a single click)
         self.list.itemDoubleClicked.connect(lambda _item: self.apply_current())
         self.list.installEventFilter(self)
-        self.info_label = QElidingLabel()
+        self.info_label = ElidedLabel()
         self.info_label.setObjectName("stagingInfo")
-        self.info_label.setElideMode(Qt.TextElideMode.ElideRight)
         middle = QVBoxLayout()
         middle.setContentsMargins(0, 0, 0, 0)
         middle.addWidget(self.list, 1)
