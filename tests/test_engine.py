@@ -6,14 +6,11 @@ import threading
 
 import numpy as np
 import pytest
+from edit_inputs import STEPS, picture, request
 
-from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import Cancelled, EditError
 
 torch = pytest.importorskip("torch")
-
-
-STEPS = 4
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +26,6 @@ def fresh(engine):
     """The shared engine with an empty inversion cache."""
     engine.cache.clear()
     return engine
-
-
-def picture(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
-    y, x = np.mgrid[0:h, 0:w]
-    rng = np.random.default_rng(seed)
-    base = np.stack([x * 255 / w, y * 255 / h, np.full_like(x, 128)], axis=-1)
-    return np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
-
-
-def request(**kw) -> EditRequest:
-    kw.setdefault("image", picture())
-    kw.setdefault("prompt", "a red house")
-    kw.setdefault("steps", STEPS)
-    kw.setdefault("preview_every", 0)
-    return EditRequest(**kw)
 
 
 @pytest.mark.parametrize("method", ["rf-inversion", "sdedit", "ode", "stochastic"])

@@ -51,12 +51,6 @@ class RangeSlider(QWidget):
         self._show()
         self.valueChanged.emit((low, high))
 
-    def setRange(self, minimum: float, maximum: float) -> None:  # noqa: N802 - Qt naming
-        self._min, self._max = float(minimum), float(maximum)
-        for spin in (self.low_spin, self.high_spin):
-            spin.setRange(self._min, self._max)
-        self.setValue((self._low, self._high))
-
     def fraction(self, value: float) -> float:
         span = self._max - self._min
         return (value - self._min) / span if span > 0 else 0.0
