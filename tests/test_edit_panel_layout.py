@@ -118,6 +118,19 @@ def test_choose_model_refuses_a_missing_folder_and_stays_open(qtbot, ai_window, 
     assert ai.models.choice.model == "tiny" and ai.service.model_info == loads_before
 
 
+def test_loading_shows_at_once_not_after_the_engine_process_has_started(qtbot,
+                                                                         ai_window) -> None:
+    """A local engine needs seconds to start before it reports; the panel must not say
+    "not loaded · idle" meanwhile."""
+    panel = ai_window.ai.panel
+    assert panel.model_label.property("state") == "idle"
+    ai_window.ai.load_model()
+    assert panel.model_label.property("state") == "loading"
+    assert "engine" in panel.progress_bar.format()
+    qtbot.waitUntil(lambda: panel.model_label.property("state") == "ready", timeout=10_000)
+    assert panel.progress_bar.format() == "idle"
+
+
 def test_a_failed_load_clears_loading_and_shows_the_whole_error(qtbot, ai_window,
                                                                 tmp_path) -> None:
     ai = ai_window.ai

@@ -493,6 +493,33 @@ def test_tool_settings_recent_files_and_layout_persist(qtbot, tmp_path) -> None:
     assert [a.toolTip() for a in second.recent_menu.actions()][0] == os.path.abspath(path)
 
 
+def test_ai_panel_attached_after_the_first_frame_comes_back_where_it_was_left(
+        qtbot, tmp_path, monkeypatch) -> None:
+    """The app shows the window first and builds the Edit dock right after; the artist's
+    layout (the Edit dock moved left, the staging strip closed) must still be restored."""
+    monkeypatch.setenv("RFEDIT_CONFIG_DIR", str(tmp_path / "config"))
+    left = Qt.DockWidgetArea.LeftDockWidgetArea
+    first = MainWindow(restore_state=False)
+    qtbot.addWidget(first, before_close_func=lambda w: w.discard_changes_and_close())
+    first.show()
+    qtbot.waitExposed(first)
+    first.addDockWidget(left, first.ai_editing.edit_dock)
+    first.ai_editing.staging_dock.hide()
+    first.discard_changes_and_close()  # saves the window's layout
+
+    second = MainWindow(ai=False)
+    qtbot.addWidget(second, before_close_func=lambda w: w.discard_changes_and_close())
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.ai_editing is None
+    ai = second.attach_ai_editing()
+    assert ai is not None and second.attach_ai_editing() is ai, "attached once"
+    qtbot.waitUntil(lambda: second.dockWidgetArea(ai.edit_dock) == left, timeout=2000)
+    assert not ai.edit_dock.isHidden()
+    assert ai.staging_dock.isHidden()
+    assert second.dockWidgetArea(second.layers_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+
+
 def test_damaged_settings_fall_back_to_defaults(qtbot) -> None:
     from rfedit_desktop.ui.settings import app_settings
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRect, Qt
+from PySide6.QtCore import QObject, QRect
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtWidgets import QApplication
 
@@ -84,8 +84,6 @@ class AiEditing(QObject):
         self.panel = EditPanel()
         self.strip = StagingStrip()
         self.edit_dock = window.add_edit_dock(self.panel, "Edit")
-        window.resizeDocks([self.edit_dock], [self.panel.sizeHint().height()],
-                           Qt.Orientation.Vertical)  # the whole panel, Run included
         self.staging_dock = window.add_bottom_dock(self.strip, "Staging", "StagingDock")
         self.overlay = PreviewOverlay(window.canvas)
         self.area = EditArea(window.canvas, self.panel, settings)

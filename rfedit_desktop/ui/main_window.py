@@ -51,7 +51,8 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
 
     def __init__(self, parent: QWidget | None = None, *, restore_state: bool = True,
                  ai: bool = True) -> None:
-        """`ai=False` leaves out the AI edit panel (a plain paint program; used by tests)."""
+        """`ai=False` leaves out the AI edit panel (a plain paint program, or one that gets it
+        from `attach_ai_editing` once it is on screen)."""
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowIcon(icon("app"))
@@ -81,6 +82,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self._connect_canvas()
         self.editor = EditorActions(self)
         self.ai_editing = self._build_ai_editing() if ai else None
+        self._restore_state = restore_state
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave_now)
@@ -132,8 +134,19 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         edit = self.add_dock(widget, title, "EditDock", right)
         self.addDockWidget(right, self.layers_dock)  # a second dock in an area goes below
         self.layers_dock.show()
-        self.resizeDocks([edit, self.layers_dock], [480, 380], Qt.Orientation.Vertical)
+        self._edit_dock = edit
+        self.fit_edit_dock()
         return edit
+
+    def fit_edit_dock(self) -> None:
+        """The whole Edit panel (Run included) tall enough to see, Layers under it."""
+        edit = getattr(self, "_edit_dock", None)
+        if edit is None or edit.isHidden() or edit.isFloating():
+            return
+        wanted = edit.widget().sizeHint().height()
+        column = edit.height() + self.layers_dock.height() if self.isVisible() else 0
+        rest = column - wanted if column - wanted >= 200 else 380
+        self.resizeDocks([edit, self.layers_dock], [wanted, rest], Qt.Orientation.Vertical)
 
     def add_bottom_dock(self, widget: QWidget, title: str,
                         object_name: str = "StagingDock") -> QDockWidget:
@@ -163,6 +176,22 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
 
     def set_model_status(self, text: str) -> None:
         self.model_status_label.setText(text)
+
+    def attach_ai_editing(self):
+        """Build the AI edit dock and staging strip now (the app does it right after the first
+        frame, so the canvas is on screen before the edit machinery is imported and built), and
+        put them where the artist left them. Returns the AiEditing, or None if it failed."""
+        if self.ai_editing is None:
+            self.ai_editing = self._build_ai_editing()
+            if self.ai_editing is not None:
+                QTimer.singleShot(0, self._settle_ai_docks)  # once Qt has laid the docks out
+        return self.ai_editing
+
+    def _settle_ai_docks(self) -> None:
+        self.fit_edit_dock()
+        if self._restore_state:
+            self._restore_window_state(geometry=False)
+        self.canvas.fit_to_window()  # the canvas lost the room the new docks took
 
     # ================================================================== construction
     def _build_ai_editing(self):
@@ -293,11 +322,11 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
             self.apply_preferences(prefs)
 
     # ================================================================== window state
-    def _restore_window_state(self) -> None:
-        geometry = self.settings.value("window/geometry")
+    def _restore_window_state(self, geometry: bool = True) -> None:
+        saved_geometry = self.settings.value("window/geometry") if geometry else None
         state = self.settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if isinstance(saved_geometry, QByteArray):
+            self.restoreGeometry(saved_geometry)
         if isinstance(state, QByteArray):
             self.restoreState(state, STATE_VERSION)
 

@@ -96,7 +96,10 @@ class ModelMenu(QObject):
         """Load in the background (the app calls this right after the window shows)."""
         if choice is not None:
             self.choice = choice
-        return self.service.load_model(self.choice)
+        job = self.service.load_model(self.choice)
+        # until the engine reports (a local engine first starts its process: seconds)
+        self._on_model_loading(0.0, "waiting for the engine …")
+        return job
 
     def choose_model(self) -> None:
         info = self.service.model_info or {}
