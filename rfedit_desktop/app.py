@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         if ai_editing is not None:
             ai_editing.load_model()  # the engine process starts and loads it
         if args.file:
-            window.open_path(args.file, ask=False)
+            window.files.open_path(args.file, ask=False)
         elif not args.no_recover:
-            window.offer_recovery()
+            window.recovery.offer_recovery()
 
     QTimer.singleShot(0, after_show)
     return app.exec()

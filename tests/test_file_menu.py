@@ -75,7 +75,7 @@ def press(qtbot, window, key, modifiers=Qt.KeyboardModifier.ControlModifier) -> 
 
 def test_export_suggests_a_new_name_never_the_photo(qtbot, window, photo, monkeypatch,
                                                     tmp_path) -> None:
-    assert window.open_path(str(photo))
+    assert window.files.open_path(str(photo))
     asked: list = []
     save_dialog_answers(monkeypatch, "", asked)
     press(qtbot, window, Qt.Key.Key_E)
@@ -88,7 +88,7 @@ def test_export_suggests_a_new_name_never_the_photo(qtbot, window, photo, monkey
 
 def test_jpeg_export_asks_quality_and_remembers_it(qtbot, window, photo, monkeypatch,
                                                    tmp_path) -> None:
-    assert window.open_path(str(photo))
+    assert window.files.open_path(str(photo))
     out = {q: str(tmp_path / f"q{q}.jpg") for q in (30, 95)}
     seen: list = []
     for quality in (30, 95):
@@ -110,7 +110,7 @@ def test_jpeg_export_asks_quality_and_remembers_it(qtbot, window, photo, monkeyp
 
 
 def test_close_asks_to_save_a_dirty_document(qtbot, window, photo, monkeypatch) -> None:
-    assert window.open_path(str(photo))
+    assert window.files.open_path(str(photo))
     window.document.add_layer("unsaved work")
     asked: list = []
 

@@ -74,7 +74,7 @@ def test_the_window_keeps_painting_while_a_big_project_loads(qtbot, tmp_path, mo
         return real_decode(*args)
 
     monkeypatch.setattr(ora_mod, "_decode_png", slow_decode)
-    assert window.open_path(str(path), ask=False)
+    assert window.files.open_path(str(path), ask=False)
     timer.stop()
     monkeypatch.undo()
 
@@ -101,7 +101,7 @@ def test_a_failed_background_open_keeps_the_current_document(qtbot, tmp_path, ow
     before = window.document
     bad = tmp_path / "bad.ora"
     bad.write_bytes(b"not a zip")
-    assert window.open_path(str(bad), ask=False) is False
+    assert window.files.open_path(str(bad), ask=False) is False
     assert window.document is before
     assert own_folders and "bad.ora" in str(own_folders[-1])
     window.close()

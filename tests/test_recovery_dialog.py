@@ -104,7 +104,7 @@ def test_open_the_older_one_keeps_the_newer_and_the_name(qtbot, window, two_cras
         qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
 
     in_recovery_dialog(qtbot, act, seen)
-    assert window.offer_recovery() is True
+    assert window.recovery.offer_recovery() is True
     assert not any(isinstance(s, Exception) for s in seen), seen
     assert seen[0] == ["project.ora — autosaved 2026-03-02 21:30",
                        "photo.jpg — autosaved 2026-03-01 19:00"], "newest first, local time"
@@ -126,7 +126,7 @@ def test_discard_removes_only_the_chosen_and_later_keeps_all(qtbot, window,
         qtbot.mouseClick(dialog.later_button, Qt.MouseButton.LeftButton)
 
     in_recovery_dialog(qtbot, later, seen)
-    assert window.offer_recovery() is False
+    assert window.recovery.offer_recovery() is False
     assert older.ora_path.exists() and newer.ora_path.exists()
 
     def discard_newest(dialog) -> None:
@@ -136,7 +136,7 @@ def test_discard_removes_only_the_chosen_and_later_keeps_all(qtbot, window,
         qtbot.mouseClick(dialog.later_button, Qt.MouseButton.LeftButton)
 
     in_recovery_dialog(qtbot, discard_newest, seen)
-    assert window.offer_recovery() is False
+    assert window.recovery.offer_recovery() is False
     assert not any(isinstance(s, Exception) for s in seen), seen
     assert seen[-1] == ["photo.jpg — autosaved 2026-03-01 19:00"]
     assert not newer.ora_path.exists() and older.ora_path.exists()
@@ -148,6 +148,6 @@ def test_a_recovered_project_keeps_its_path(qtbot, window, two_crashes) -> None:
     seen: list = []
     in_recovery_dialog(qtbot, lambda d: qtbot.mouseClick(d.open_button,
                                                          Qt.MouseButton.LeftButton), seen)
-    assert window.offer_recovery() is True
+    assert window.recovery.offer_recovery() is True
     assert window.document.file_path == str(project)
     assert window.windowTitle().startswith("*project.ora")

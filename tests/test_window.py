@@ -371,11 +371,11 @@ def test_save_and_reopen_keeps_everything(qtbot, window, tmp_path) -> None:
     s.end()
     assert window.windowTitle().startswith("*")
     path = str(tmp_path / "picture.ora")
-    assert window.save_to(path)
+    assert window.files.save_to(path)
     assert window.windowTitle() == "picture.ora — rfedit"
     saved = [(la.properties(), la.rgba().tobytes()) for la in doc.layers]
 
-    assert window.open_path(path)
+    assert window.files.open_path(path)
     reopened = window.document
     assert reopened is not doc
     assert window.path == path
@@ -397,11 +397,11 @@ def test_open_bad_file_shows_error_and_keeps_document(window, dialogs, tmp_path)
     before = doc.composite_for_edit().copy()
     bad = tmp_path / "broken.ora"
     bad.write_bytes(b"PK\x03\x04 this is not a zip")
-    assert window.open_path(str(bad)) is False
+    assert window.files.open_path(str(bad)) is False
     png = tmp_path / "truncated.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    assert window.open_path(str(png)) is False
-    assert window.open_path(str(tmp_path / "missing.png")) is False
+    assert window.files.open_path(str(png)) is False
+    assert window.files.open_path(str(tmp_path / "missing.png")) is False
     assert [k for k, *_ in dialogs.shown] == ["critical"] * 3
     assert "broken.ora" in dialogs.shown[0][2]
     assert window.document is doc
@@ -411,7 +411,7 @@ def test_open_bad_file_shows_error_and_keeps_document(window, dialogs, tmp_path)
 def test_failed_save_keeps_modified_and_reports(window, dialogs, tmp_path) -> None:
     window.document.add_layer("x")
     target = tmp_path / "no-such-folder" / "a.ora"
-    assert window.save_to(str(target)) is False
+    assert window.files.save_to(str(target)) is False
     assert dialogs.shown[-1][0] == "critical"
     assert window.is_modified()
     assert window.windowTitle().startswith("*")
@@ -419,10 +419,10 @@ def test_failed_save_keeps_modified_and_reports(window, dialogs, tmp_path) -> No
 
 def test_export_and_import_as_layer(window, tmp_path) -> None:
     out = str(tmp_path / "flat.png")
-    assert window.export_to(out)
+    assert window.files.export_to(out)
     assert os.path.getsize(out) > 0
     assert not window.is_modified(), "export does not count as saving nor as a change"
-    assert window.import_layer(out)
+    assert window.files.import_layer(out)
     assert window.document.active_layer.name == "flat"
     assert window.is_modified()
 
@@ -455,15 +455,15 @@ def test_new_and_open_ask_first(window, dialogs, tmp_path) -> None:
     doc = window.document
     doc.add_layer("change")
     dialogs.answers = [SB.Cancel]
-    window.new_document()
+    window.files.new_document()
     assert window.document is doc
     other = tmp_path / "other.png"
     _filled(doc, QColor(1, 2, 3)).save(str(other))
     dialogs.answers = [SB.Cancel]
-    assert window.open_path(str(other)) is False
+    assert window.files.open_path(str(other)) is False
     assert window.document is doc
     dialogs.answers = [SB.Discard]
-    assert window.open_path(str(other)) is True
+    assert window.files.open_path(str(other)) is True
     assert window.document is not doc
     assert window.windowTitle() == "other.png — rfedit"
 
@@ -477,7 +477,7 @@ def test_tool_settings_recent_files_and_layout_persist(qtbot, tmp_path) -> None:
     first.tools.set_foreground(QColor(12, 34, 56))
     first.history_dock.hide()
     path = str(tmp_path / "p.ora")
-    first.save_to(path)
+    first.files.save_to(path)
     first.discard_changes_and_close()
 
     second = MainWindow(ai=False)
@@ -489,7 +489,7 @@ def test_tool_settings_recent_files_and_layout_persist(qtbot, tmp_path) -> None:
     assert second.tools.foreground == QColor(12, 34, 56)
     assert second.tool_options_panel.size.value() == 77
     assert second.history_dock.isHidden()
-    second._rebuild_recent_menu()
+    second.files.rebuild_recent_menu()
     assert [a.toolTip() for a in second.recent_menu.actions()][0] == os.path.abspath(path)
 
 
@@ -538,11 +538,11 @@ def test_damaged_settings_fall_back_to_defaults(qtbot) -> None:
 
 # ------------------------------------------------------------------------------ autosave
 def test_autosave_only_when_modified_and_recovery(qtbot, window, dialogs) -> None:
-    assert window.autosave_now() is None, "nothing to protect"
+    assert window.recovery.autosave_now() is None, "nothing to protect"
     window.document.add_layer("precious")
-    path = window.autosave_now()
+    path = window.recovery.autosave_now()
     assert path and os.path.exists(path)
-    assert window.autosave_now() is None, "no change since the last autosave"
+    assert window.recovery.autosave_now() is None, "no change since the last autosave"
     # the session 'crashes': its marker names a process that no longer runs
     import json
 
@@ -565,10 +565,10 @@ def test_autosave_only_when_modified_and_recovery(qtbot, window, dialogs) -> Non
         qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
 
     QTimer.singleShot(0, press_open)
-    assert other.offer_recovery() is True
+    assert other.recovery.offer_recovery() is True
     assert "precious" in [la.name for la in other.document.layers]
     assert other.is_modified() and other.windowTitle().startswith("*")
-    assert other.offer_recovery() is False, "a recovered autosave is not offered twice"
+    assert other.recovery.offer_recovery() is False, "a recovered autosave is not offered twice"
 
 
 # ------------------------------------------------------------------------------ start-up
@@ -677,7 +677,7 @@ def test_dropping_files_imports_layers_or_opens_project(qtbot, window, dialogs,
     drop(png)
     assert window.document.active_layer.name == "dropped"
     ora = tmp_path / "dropped.ora"
-    assert window.save_to(str(ora))
+    assert window.files.save_to(str(ora))
     window.document.add_layer("after save")
     dialogs.answers = [SB.Discard]
     drop(ora)
@@ -690,7 +690,7 @@ def test_open_recent_missing_file_is_reported_and_forgotten(window, dialogs, tmp
 
     gone = str(tmp_path / "gone.ora")
     add_recent_file(window.settings, gone)
-    window._rebuild_recent_menu()
+    window.files.rebuild_recent_menu()
     action = next(a for a in window.recent_menu.actions() if a.toolTip() == gone)
     doc = window.document
     action.trigger()

@@ -2,9 +2,9 @@
 
 Other parts of the app plug in through a few methods rather than by reaching into widgets:
 `add_dock`, `add_edit_dock`, `add_bottom_dock`, `menu_named`, `status_area`, and the
-`document` property with its `document_changed` signal. Its actions, menus, file handling and
-autosave live in the mixins it is built from (window_actions, window_menus, file_actions,
-autosave_recovery).
+`document` property with its `document_changed` signal. Its file handling (`files`) and
+autosave (`recovery`) are collaborators; its actions and menus are built by window_actions and
+window_menus.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QUndoGroup
+from PySide6.QtGui import QAction, QCloseEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -37,14 +37,14 @@ from rfedit_desktop.ui.preferences_dialog import Preferences, PreferencesDialog
 from rfedit_desktop.ui.settings import app_settings
 from rfedit_desktop.ui.tool_options_dock import ToolOptionsPanel
 from rfedit_desktop.ui.tool_state import ToolState
-from rfedit_desktop.ui.window_actions import WindowActions
-from rfedit_desktop.ui.window_menus import WindowMenus
+from rfedit_desktop.ui.window_actions import build_actions, build_tool_bar
+from rfedit_desktop.ui.window_menus import build_menus, rebuild_panels_menu
 
 APP_TITLE = "rfedit"
 STATE_VERSION = 1
 
 
-class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMainWindow):
+class MainWindow(QMainWindow):
     """One window editing one document at a time."""
 
     document_changed = Signal(object)  # the new active Document
@@ -61,10 +61,10 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self.tools.load(self.settings)
         self.undo_group = QUndoGroup(self)
         self._document = None
-        self._skip_save_prompt = False
-        self._autosaved_index: int | None = None
         self._docks: list[QDockWidget] = []
-        self.autosaver = document_io.Autosaver()
+        self.files = FileActions(self)
+        self.recovery = AutosaveRecovery(self, self.files)
+        self.files.saved.connect(self._update_title)
 
         self.canvas = CanvasView(self.tools, self)
         self.setCentralWidget(self.canvas)
@@ -74,10 +74,10 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
-        self._build_actions()
-        self._build_tool_bar()
+        build_actions(self)
+        build_tool_bar(self)
         self._build_docks()
-        self._build_menus()
+        build_menus(self)
         self._build_status_bar()
         self._connect_canvas()
         self.editor = EditorActions(self)
@@ -85,7 +85,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self._restore_state = restore_state
 
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.timeout.connect(self.recovery.autosave_now)
         self.apply_preferences(Preferences.load(self.settings))
 
         self.setAcceptDrops(True)
@@ -124,7 +124,7 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
             self.addDockWidget(area, dock)
         self._docks.append(dock)
         if hasattr(self, "panels_menu"):
-            self._rebuild_panels_menu()
+            rebuild_panels_menu(self)
         return dock
 
     def add_edit_dock(self, widget: QWidget, title: str = "Edit") -> QDockWidget:
@@ -264,7 +264,6 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
                 except (RuntimeError, TypeError):
                     pass
         self._document = document
-        self._autosaved_index = None
         prefs = self.preferences
         document.set_undo_limit(prefs.undo_limit)  # only takes on an empty history
         document.set_memory_budget(prefs.history_memory_mb * 1024 * 1024)
@@ -278,7 +277,6 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self._update_title()
         self.document_changed.emit(document)
         if old is not None:
-            self.autosaver.discard()
             old.deleteLater()
 
     def undo(self) -> None:
@@ -337,19 +335,19 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.maybe_save():
+        if not self.files.maybe_save():
             event.ignore()
             return
         self.save_window_state()
         self.autosave_timer.stop()
-        self.autosaver.discard()
+        self.recovery.discard()
         if self.ai_editing is not None:
             self.ai_editing.shutdown()  # cancel edits, stop the engine thread
         event.accept()
 
     def discard_changes_and_close(self) -> None:
         """Close without asking (benchmarks, tests); unsaved changes are dropped."""
-        self._skip_save_prompt = True
+        self.files.skip_save_prompt = True
         self.close()
 
     # ================================================================== file drops
@@ -363,10 +361,30 @@ class MainWindow(FileActions, AutosaveRecovery, WindowActions, WindowMenus, QMai
         event.acceptProposedAction()
         projects = [p for p in paths if p.lower().endswith(".ora")]
         if projects:
-            self.open_path(projects[0])
+            self.files.open_path(projects[0])
             return
         for path in paths:
-            self.import_layer(path)
+            self.files.import_layer(path)
+
+    def all_actions(self) -> list[QAction]:
+        """Every action of the window and its panels, menus included (for the shortcut list)."""
+        found: list[QAction] = []
+
+        def walk(actions) -> None:
+            for action in actions:
+                if action.menu() is not None:
+                    walk(action.menu().actions())
+                elif action not in found:
+                    found.append(action)
+
+        walk(self.menuBar().actions())
+        walk(self.actions())
+        return found
+
+    def show_shortcuts(self) -> None:
+        from rfedit_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self.all_actions(), self).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(
