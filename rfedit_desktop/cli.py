@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inversion_options(edit, several=True)
     edit.add_argument("--prompt", required=True, help="what the image should become")
     outs = edit.add_mutually_exclusive_group(required=True)
-    outs.add_argument("--out", help="output image for one input (.png keeps the parameters; "
+    outs.add_argument("-o", "--out", help="output image for one input (.png keeps the parameters; "
                                     ".jpg, .webp, .tif, .bmp)")
     outs.add_argument("--out-dir", help="folder for the results of several inputs, one PNG "
                                         "named after each input; the model loads once")
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="plain text-to-image")
     gen.add_argument("--prompt", required=True)
-    gen.add_argument("--out", required=True)
+    gen.add_argument("-o", "--out", required=True)
     gen.add_argument("--width", type=int, default=None)
     gen.add_argument("--height", type=int, default=None)
     gen.add_argument("--steps", type=int, default=28)
@@ -192,15 +192,14 @@ def _lora_specs(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
     --server, names of the server's LoRAs, which the server checks)."""
     from .engine.lora import check_lora_file, parse_lora_arg
 
-    specs = tuple(parse_lora_arg(text) for text in args.lora)
+    specs = tuple(parse_lora_arg(text) for text in getattr(args, "lora", None) or ())
     for path, _ in specs:
-        if not args.server:
+        if not getattr(args, "server", None):
             check_lora_file(path)
     return specs
 
 
 def _engine(args: argparse.Namespace):
-    args.lora_specs = _lora_specs(args)
     if args.server:
         from .cli_remote import ServerEngine
 
@@ -263,14 +262,15 @@ def _read_inputs(args: argparse.Namespace, source: str | None = None) -> tuple[A
     return image, mask
 
 
-def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, prompt: str = ""):
+def _request(args: argparse.Namespace, image: Any, mask: Any, default_guidance: float,
+             prompt: str = ""):
     """Flags win over the preset, the preset over the method's paper settings, those over the
     model's defaults (rfedit.json)."""
     from .engine.request import EditRequest
 
     preset = get_preset(args.preset).params() if args.preset else {}
     method = args.method or preset.get("method", _DEFAULTS["method"])
-    defaults = {**_DEFAULTS, "guidance": engine.default_guidance, "source_guidance": 0.0,
+    defaults = {**_DEFAULTS, "guidance": default_guidance, "source_guidance": 0.0,
                 **METHOD_DEFAULTS.get(method, {})}
 
     def pick(name: str) -> Any:
@@ -304,6 +304,14 @@ def _request(args: argparse.Namespace, image: Any, mask: Any, engine: Any, promp
         keep_detail=args.keep_detail,
         loras=args.lora_specs,
     )
+
+
+def _check_request(args: argparse.Namespace, image: Any, mask: Any, prompt: str = "") -> None:
+    """Every parameter checked before the model loads, so a typo is not reported only after
+    the wait. The model's own default guidance is not known yet; its stand-in is valid."""
+    from .engine.validation import validate_request
+
+    validate_request(_request(args, image, mask, 1.0, prompt))
 
 
 def _check_method_options(args: argparse.Namespace) -> None:
@@ -385,7 +393,7 @@ def _edit_one(args: argparse.Namespace, engine: Any, bars: _Bars, image: Any, ma
               out: Path) -> dict[str, Any]:
     from .engine.images import save_image
 
-    request = _request(args, image, mask, engine, args.prompt)
+    request = _request(args, image, mask, engine.default_guidance, args.prompt)
     t = time.perf_counter()
     result = _run(args, "run_edit", engine, request, progress=bars)
     bars.close()
@@ -402,6 +410,7 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
     _check_method_options(args)
     if len(pairs) == 1:
         image, mask = _read_inputs(args, pairs[0][0])
+        _check_request(args, image, mask, args.prompt)
         return _edit_one(args, _engine(args), bars, image, mask, pairs[0][1])
 
     failed: list[dict[str, str]] = []
@@ -420,6 +429,7 @@ def _cmd_edit(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
             fail(src, exc)
     if not readable:
         raise EditError(f"None of the {len(pairs)} inputs could be read.")
+    _check_request(args, *_read_inputs(args, readable[0][0]), args.prompt)
     engine = _engine(args)
     done = []
     for src, out in readable:
@@ -438,8 +448,9 @@ def _cmd_invert(args: argparse.Namespace, bars: _Bars) -> dict[str, Any]:
         get_preset(args.preset)
     _check_method_options(args)
     image, mask = _read_inputs(args)
+    _check_request(args, image, mask)
     engine = _engine(args)
-    request = _request(args, image, mask, engine)
+    request = _request(args, image, mask, engine.default_guidance)
     t = time.perf_counter()
     info = _run(args, "run_invert", engine, request, progress=bars)
     bars.close()
@@ -548,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bars = _Bars(enabled=not args.quiet)
     try:
+        args.lora_specs = _lora_specs(args)
         report = _COMMANDS[args.command](args, bars)
     except (EditError, OSError) as exc:
         bars.close()

@@ -128,6 +128,25 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys, args, message) -> No
     assert not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.parametrize("command", ["edit", "invert"])
+def test_a_bad_parameter_is_refused_before_the_model_loads(tmp_path, capsys, monkeypatch,
+                                                           command) -> None:
+    """A typo must not cost the artist a model load (seconds to minutes) first."""
+    from rfedit_desktop.engine import session
+
+    def no_load(*_a, **_k):
+        raise AssertionError("the model was loaded before the flags were checked")
+
+    monkeypatch.setattr(session, "load_engine", no_load)
+    src = _image(tmp_path / "in.png", seed=107)
+    argv = [command, str(src), "--model", "tiny", "--gamma", "3", "--quiet"]
+    if command == "edit":
+        argv += ["--prompt", "x", "-o", str(tmp_path / "o.png")]
+    assert main(argv) == 2
+    assert "gamma must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_missing_input_and_output_folder(tmp_path, capsys) -> None:
     assert main(["edit", str(tmp_path / "nope.png"), "--prompt", "x", "--out",
                  str(tmp_path / "o.png"), *FAST]) == 2
