@@ -14,12 +14,14 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import FileError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_PIXELS = 100_000_000
 """Largest image decoded unless the caller allows more (100 megapixels)."""
@@ -39,6 +41,8 @@ def decode_image(
     `max_pixels` and `max_side` are the caller's limits (the window's are QImage's), checked
     from the header before decoding.
     """
+    from PIL import Image  # imported on first use: the window's first frame does not wait
+
     if isinstance(source, Image.Image):
         return _decode_opened(source, "The image", max_pixels, max_side)
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -82,6 +86,8 @@ def check_header_size(
 
 
 def _decode_file(fp: Any, name: str, max_pixels: int, max_side: int | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our limit applies
@@ -109,6 +115,8 @@ def _decode_opened(im: Image.Image, name: str, max_pixels: int, max_side: int | 
 
 
 def _oriented(im: Image.Image) -> Image.Image:
+    from PIL import ImageOps
+
     try:
         return ImageOps.exif_transpose(im) or im
     except Exception:  # noqa: BLE001  (broken EXIF: keep the pixels as stored)

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin
 
 from ..errors import FileError
 
@@ -48,6 +47,8 @@ def encode_image(
     JPEG and BMP have no alpha: give them RGB (flatten on a background first). `png_text`
     becomes PNG text chunks; `quality` applies to JPEG and WebP (Pillow's default if None).
     """
+    from PIL import Image, PngImagePlugin  # on first use: start-up does not wait for Pillow
+
     a = np.ascontiguousarray(pixels)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
         raise ValueError(f"expected HxWx3 or HxWx4 uint8 pixels, got {a.dtype} {a.shape}")
