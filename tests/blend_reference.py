@@ -115,6 +115,14 @@ def composite(backdrop: np.ndarray, source: np.ndarray, mode: str, opacity: floa
         out = s * ab + b * (1 - as_)
         out[..., 3] = b[..., 3]
         return out * 255
+    if mode == "dst-in":  # Porter-Duff: the backdrop where the source is
+        return b * as_ * 255
+    if mode == "dst-out":  # the backdrop where the source is not
+        return b * (1 - as_) * 255
+    if mode == "dst-atop":  # the backdrop inside the source, the source outside the backdrop
+        out = b * as_ + s * (1 - ab)
+        out[..., 3] = s[..., 3]
+        return out * 255
     with np.errstate(divide="ignore", invalid="ignore"):
         cb = np.clip(np.where(ab > 0, b[..., :3] / ab, 0), 0, 1)
         cs = np.clip(np.where(as_ > 0, s[..., :3] / as_, 0), 0, 1)

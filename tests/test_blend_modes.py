@@ -66,3 +66,45 @@ def test_merge_down_uses_the_exact_blend():
     merged = doc.merge_down(doc.active_layer)
     got = qimage_to_array(merged.image, straight=False).astype(np.float64)
     assert np.abs(got - composite(backdrop, source, "soft-light", 0.6)).max() <= 2.0
+
+
+def _opaque_backdrop_doc(size: tuple[int, int]) -> Document:
+    doc = Document(*size)
+    backdrop = np.zeros((size[1], size[0], 4), np.uint8)
+    backdrop[...] = (40, 120, 200, 255)
+    doc.add_layer("below", image=array_to_qimage(backdrop, premultiplied=True), undoable=False)
+    return doc
+
+
+@pytest.mark.parametrize(("mode", "outside"), [("dst-in", 0), ("dst-atop", 0), ("dst-out", 255)])
+def test_destination_modes_act_outside_a_small_layer_too(mode, outside) -> None:
+    """A Krita or MyPaint masking layer smaller than the canvas: where it has no pixel, dst-in
+    and dst-atop leave nothing of the layers below, dst-out leaves them as they are."""
+    doc = _opaque_backdrop_doc((32, 24))
+    patch = np.zeros((8, 10, 4), np.uint8)
+    patch[...] = (0, 0, 0, 255)  # opaque black (premultiplied)
+    top = doc.add_layer("mask", image=array_to_qimage(patch, premultiplied=True), x=6, y=5,
+                        undoable=False)
+    doc.set_layer_blend_mode(top, mode)
+    got = qimage_to_array(doc.composite(), straight=False)
+    assert got[0, 0, 3] == outside and got[23, 31, 3] == outside  # far outside the patch
+    inside = got[8, 10]
+    if mode == "dst-out":
+        assert inside[3] == 0  # erased where the layer covers
+    else:
+        assert tuple(inside) == (40, 120, 200, 255)  # the backdrop kept where covered
+    merged = doc.merge_down(top)  # merging computes the same picture
+    assert np.array_equal(qimage_to_array(doc.composite(), straight=False), got)
+    assert merged.width == 32
+
+
+def test_destination_modes_survive_an_ora_round_trip(tmp_path) -> None:
+    from rfedit_desktop.document import load_ora
+
+    doc = _opaque_backdrop_doc((16, 16))
+    for mode in ("dst-in", "dst-out", "dst-atop"):
+        doc.set_layer_blend_mode(doc.add_layer(mode, undoable=False), mode)
+    doc.save(tmp_path / "modes.ora")
+    again = load_ora(tmp_path / "modes.ora")
+    assert [la.blend_mode for la in again.layers][1:] == ["dst-in", "dst-out", "dst-atop"]
+    assert not getattr(again, "load_warnings", None)

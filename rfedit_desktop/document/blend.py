@@ -9,6 +9,10 @@ opacity first, which the formula makes equivalent), and sends the rest, and the 
 hue, saturation, color and luminosity that Qt lacks, to `blend_pixels` in numpy.
 tests/test_blend_modes.py holds every mode to the formulas.
 
+The Porter-Duff destination modes (dst-in, dst-out, dst-atop: MyPaint's and Krita's masking
+and erasing layers) use the layer's alpha on the layers below; dst-in and dst-atop clear the
+backdrop wherever the layer has no pixel, outside its bounds included (`CLEARS_UNCOVERED`).
+
 Files: `composite-op` holds the OpenRaster 0.0.6 value. Exclusion has none in the spec, so it
 is written as `svg:difference` (the nearest picture: exclusion is a softer difference) and the
 exact mode goes in `rfedit:composite-op`, which rfedit reads first.
@@ -41,6 +45,10 @@ _TABLE: dict[str, tuple[QPainter.CompositionMode | None, str, str, str | None]] 
     "luminosity": (None, "svg:luminosity", "Luminosity", None),
     "plus": (_CM.CompositionMode_Plus, "svg:plus", "Add (plus)", None),
     "src-atop": (_CM.CompositionMode_SourceAtop, "svg:src-atop", "Clip to below (atop)", None),
+    "dst-in": (_CM.CompositionMode_DestinationIn, "svg:dst-in", "Keep below where covered", None),
+    "dst-out": (_CM.CompositionMode_DestinationOut, "svg:dst-out", "Erase below", None),
+    "dst-atop": (_CM.CompositionMode_DestinationAtop, "svg:dst-atop", "Below atop (dst-atop)",
+                 None),
 }
 
 BLEND_MODES: tuple[str, ...] = tuple(_TABLE)
@@ -50,6 +58,11 @@ BLEND_LABELS: dict[str, str] = {k: v[2] for k, v in _TABLE.items()}
 """Human-readable label per key, for the layers panel's combo box."""
 
 _FROM_SVG = {(v[3] or v[1]): k for k, v in _TABLE.items()}
+
+
+CLEARS_UNCOVERED: frozenset[str] = frozenset({"dst-in", "dst-atop"})
+"""Modes whose result is transparent where the layer has no pixel (outside its bounds too):
+the backdrop is kept only where the layer covers it."""
 
 
 def composition_mode(key: str) -> QPainter.CompositionMode | None:

@@ -8,7 +8,8 @@ so the compositor sends those modes here: source-over with the blend function B(
 
 on premultiplied colours c and straight colours C, in float32, rounded to nearest once.
 Pixels are HxWx4 uint8 in image_io.NATIVE_RGBA byte order, as QImage ARGB32_Premultiplied
-holds them. Only the pixels the source covers are computed, in planar (channel, pixel) arrays
+holds them. The Porter-Duff modes (plus, src-atop, dst-in, dst-out, dst-atop) have formulas of
+their own. Only the pixels that can change are computed, in planar (channel, pixel) arrays
 so that every numpy operation runs over contiguous memory.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .blend import CLEARS_UNCOVERED
 from .image_io import NATIVE_RGBA
 
 _A = NATIVE_RGBA[3]
@@ -113,12 +115,12 @@ def blend_into(dst: np.ndarray, src: np.ndarray, mode: str, opacity: float = 1.0
     """Composite premultiplied `src` over premultiplied `dst` in place (both HxWx4 uint8;
     `dst` may be a strided view into an image)."""
     alpha = src[..., _A]
-    if alpha.all():
+    if alpha.all() or mode in CLEARS_UNCOVERED:
         h, w = alpha.shape
         planar = np.moveaxis(_blend_planar(_planes(src), _planes(dst), mode, opacity), 0, -1)
         dst[...] = planar.reshape(h, w, 4)
         return
-    ys, xs = np.nonzero(alpha)  # a transparent source pixel changes nothing
+    ys, xs = np.nonzero(alpha)  # a transparent source pixel changes nothing (in these modes)
     if ys.size == 0:
         return
     s = np.ascontiguousarray(src[ys, xs].T, dtype=np.float32)
@@ -143,6 +145,13 @@ def _blend_planar(s: np.ndarray, d: np.ndarray, mode: str, opacity: float) -> np
     elif mode == "src-atop":
         out = s * a_b + d * (1 - a_s)
         out[_A] = a_b
+    elif mode == "dst-in":
+        out = d * a_s
+    elif mode == "dst-out":
+        out = d * (1 - a_s)
+    elif mode == "dst-atop":
+        out = d * a_s + s * (1 - a_b)
+        out[_A] = a_s
     else:
         cs_p, cb_p = s[_COLOUR_BYTES], d[_COLOUR_BYTES]
         cs = cs_p / a_s  # a_s > 0: only covered pixels come here

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QPainter, QRegion
 
-from .blend import composition_mode
+from .blend import CLEARS_UNCOVERED, composition_mode
 from .blend_pixels import blend_into
 from .image_io import FORMAT, native_view, new_image
 from .layer import Node
@@ -85,6 +85,19 @@ def _blend(
     blend_into(dst, _read_view(source, src_rect), mode, opacity)
 
 
+def _clear_uncovered(canvas: _Canvas, area: QRect, covered: QRect, mode: str) -> None:
+    """A dst-in or dst-atop layer leaves nothing of the backdrop where it has no pixel."""
+    if mode not in CLEARS_UNCOVERED:
+        return
+    outside = QRegion(area).subtracted(QRegion(covered))
+    if outside.isEmpty():
+        return
+    p = canvas.painter()
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+    for rect in outside:
+        p.fillRect(rect, Qt.GlobalColor.transparent)
+
+
 def blend_image(
     target: QImage, at: QPoint, source: QImage, src_rect: QRect, mode: str, opacity: float
 ) -> None:
@@ -93,6 +106,7 @@ def blend_image(
     The one way pixels are blended: Qt where it is exact (see blend.py),
     numpy otherwise."""
     canvas = _Canvas(target)
+    _clear_uncovered(canvas, target.rect(), QRect(at, src_rect.size()), mode)
     _blend(canvas, at, source, src_rect, mode, opacity)
     canvas.close()
 
@@ -117,6 +131,8 @@ def _paint(nodes: Sequence[Node], canvas: _Canvas, origin: QPoint, area: QRect) 
         if not node.visible or node.is_mask or node.opacity <= 0:
             continue
         inter = node.bounds() & area
+        _clear_uncovered(canvas, area.translated(-origin), inter.translated(-origin),
+                         node.blend_mode)
         if inter.isEmpty():
             continue
         if not node.is_group:
