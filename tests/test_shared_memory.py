@@ -270,3 +270,14 @@ def test_nothing_is_left_after_a_kill_9_of_the_client_or_the_local_engine(engine
     finally:
         link.stop()
     assert own_segments() == []
+
+
+def test_a_finished_job_lets_go_of_its_request(engine) -> None:
+    """The server keeps finished jobs for their events; holding their pixels too kept 16
+    requests' worth of memory alive and made every new request land in fresh pages."""
+    client = engine.client()
+    job = client.submit(EditRequest(image=picture(7, 64, 64), prompt="p"))
+    assert [e["type"] for e in client.events(job)][-1] == "result"
+    assert client.result(job).image.shape == (128, 128, 3)
+    kept = engine.host.table.get(job)
+    assert kept is not None and kept.finished and kept.request is None

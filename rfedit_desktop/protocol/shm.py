@@ -182,10 +182,10 @@ class SegmentPool:
         self._finalizer = weakref.finalize(self, _close_all, self._all)
 
     def take(self, length: int) -> Segment:
+        """A free segment for `length` bytes, else a new one. After `close` a call already
+        under way still gets one; it is unlinked when given back."""
         size = max(GRAIN, -(-length // GRAIN) * GRAIN)
         with self._lock:
-            if self._closed:
-                raise ProtocolError("the client is closed")
             for segment in reversed(self._free):
                 if segment.size == size:
                     self._free.remove(segment)
