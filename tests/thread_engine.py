@@ -28,9 +28,8 @@ class ThreadEngine:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
-        config = uvicorn.Config(create_app(self.host, "t0k3n", client_paths=True),  # as --local
-                                log_level="error",
-                                lifespan="off")
+        app = create_app(self.host, "t0k3n", client_paths=True, shared_memory=True)  # as --local
+        config = uvicorn.Config(app, log_level="error", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True)
@@ -52,6 +51,7 @@ class ThreadEngine:
         pass
 
     def stop(self) -> None:
+        self._client.close()
         self.server.should_exit = True
         self.thread.join(5)
         self.host.close()

@@ -1,7 +1,8 @@
 """Where the GUI's engine runs: a child process on this machine, or a remote engine.
 
 `LocalEngine` starts `python -m rfedit_desktop.server --local` with a random token on its
-stdin, reads the port it listens on from its stdout, and starts it again if it dies. The child
+stdin, reads the port it listens on from its stdout, and starts it again if it dies. Its
+client sends images through shared memory (protocol/shm.py), closed with the child. The child
 watches that stdin, so it ends when the GUI does, even after a crash. Nothing here blocks the
 GUI thread: starting and waiting happen on the caller's (job) threads.
 """
@@ -88,6 +89,8 @@ class LocalEngine:
             if self._stopped or (self._proc is not None and self._proc.poll() is None):
                 return
             self._ready.clear()
+            if self._client is not None:
+                self._client.close()  # its shared-memory segments served the old child
             self._client, self._error = None, None
             token = secrets.token_urlsafe(32)
             env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -164,8 +167,10 @@ class LocalEngine:
         """End the child (app quit): close its stdin, then terminate, then kill."""
         with self._lock:
             self._stopped = True
-            proc, self._proc, self._client = self._proc, None, None
+            proc, self._proc, client, self._client = self._proc, None, self._client, None
             self._ready.set()
+        if client is not None:
+            client.close()
         if proc is None or proc.poll() is not None:
             return
         try:

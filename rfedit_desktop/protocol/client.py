@@ -2,6 +2,9 @@
 
 `rfedit-cli --server` uses it directly; the GUI's `jobs.EditService` calls it from its own
 threads. Each call opens its own connection, so one client may be shared between threads.
+When the engine is on this machine (a loopback URL, and the engine advertises the same
+/dev/shm and user), request and result frames travel through shared memory (protocol/shm.py)
+and only their descriptions over HTTP; `close` removes the segments.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import http.client
 import json
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from rfedit_desktop.engine.request import EditRequest, EditResult
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec
+from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec, shm
 from rfedit_desktop.protocol.model_choice import ModelChoice
 
 TERMINAL = ("result", "error", "cancelled")
@@ -32,9 +36,12 @@ class EngineUnreachable(EditError):
 
 
 class EngineClient:
-    """The protocol's calls, one method each; `url` is http(s)://host:port[/prefix]."""
+    """The protocol's calls, one method each; `url` is http(s)://host:port[/prefix].
 
-    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
+    `shared_memory=False` keeps every body on the socket even for an engine on this machine."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0,
+                 shared_memory: bool = True) -> None:
         wrong = EditError(f"An engine URL looks like http://host:8765, not {url!r}.")
         try:
             parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -50,6 +57,37 @@ class EngineClient:
         self._prefix = parts.path.rstrip("/")
         self._token = token.strip()
         self.timeout = timeout
+        self._shm_wanted = shared_memory and shm.is_loopback(self._host) and shm.available()
+        self._shm_lock = threading.Lock()
+        self._shm_checked = False
+        self._pool: shm.SegmentPool | None = None
+        self._result_guess = 0  # the last result's frame length: the next one's likely size
+
+    def close(self) -> None:
+        """Remove this client's shared-memory segments; later calls use plain HTTP bodies."""
+        with self._shm_lock:
+            self._shm_wanted, pool, self._pool = False, self._pool, None
+        if pool is not None:
+            pool.close()
+
+    @property
+    def uses_shared_memory(self) -> bool:
+        """Whether bodies go through shared memory (asks the engine once)."""
+        return self._segments() is not None
+
+    def _segments(self) -> shm.SegmentPool | None:
+        """The segment pool, once the engine said it maps this machine's /dev/shm as this
+        user; None for a remote engine, or one that cannot (another host, container, user)."""
+        with self._shm_lock:
+            if not self._shm_wanted or self._shm_checked:
+                return self._pool
+        advertised = self.info().get("shared_memory")
+        with self._shm_lock:
+            if self._shm_wanted and not self._shm_checked:
+                self._shm_checked = True
+                if advertised == shm.identity():
+                    self._pool = shm.SegmentPool()
+            return self._pool
 
     # plumbing -----------------------------------------------------------------------------
     def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
@@ -112,10 +150,24 @@ class EngineClient:
         body = codec.dumps(codec.choice_to_json(choice) if choice is not None else {})
         return self._call("POST", "/v1/model", body, "application/json")["job"]
 
+    def _send_frame(self, path: str, parts: list[bytes | memoryview]) -> Any:
+        """POST a codec frame: through a segment when the engine shares this machine's
+        memory, else as the body."""
+        pool = self._segments()
+        if pool is None:
+            return self._call("POST", path, parts)
+        segment = pool.take(shm.frame_length(parts))
+        try:
+            length = segment.write(parts)
+            return self._call("POST", path, codec.dumps(segment.describe(length)),
+                              shm.CONTENT_TYPE)
+        finally:
+            pool.give(segment)
+
     def submit(self, request: EditRequest, kind: str = "edit",
                choice: ModelChoice | None = None) -> str:
         """Queue a job; `choice` is the model it is for (None: the engine's current one)."""
-        return self._call("POST", "/v1/jobs", codec.request_parts(request, kind, choice))["job"]
+        return self._send_frame("/v1/jobs", codec.request_parts(request, kind, choice))["job"]
 
     def events(self, job_id: str, timeout: float = 60.0) -> Iterator[dict[str, Any]]:
         """The job's events from the first, until a terminal one; EngineUnreachable if the
@@ -144,7 +196,22 @@ class EngineClient:
             conn.close()
 
     def result(self, job_id: str) -> EditResult:
-        return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+        pool = self._segments()
+        if pool is None:
+            return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+        length = self._result_guess
+        for _ in range(2):  # a segment of the last result's size, else of the size it said
+            segment = pool.take(length)
+            try:
+                query = urlencode({"segment": segment.name, "size": segment.size})
+                answer = self._call("GET", f"/v1/jobs/{job_id}/result?{query}")
+                length = int(answer["length"])
+                if answer.get("written"):
+                    self._result_guess = length
+                    return codec.decode_result(segment.read(length))
+            finally:
+                pool.give(segment)
+        raise EngineError("The engine did not write the result into shared memory.")
 
     def cancel(self, job_id: str) -> bool:
         return bool(self._call("DELETE", f"/v1/jobs/{job_id}")["cancelled"])
@@ -153,19 +220,20 @@ class EngineClient:
         return int(self._call("DELETE", "/v1/jobs")["cancelled"])
 
     def is_cached(self, request: EditRequest) -> bool:
-        return bool(self._call("POST", "/v1/cached", codec.encode_request(request))["cached"])
+        return bool(self._send_frame("/v1/cached", codec.request_parts(request))["cached"])
 
     def clear_cache(self) -> dict[str, Any]:
         """Forget every cached inversion; the cache's stats afterwards."""
         return self._call("DELETE", "/v1/cached")["inversion_cache"]
 
     def export_inversion(self, request: EditRequest) -> tuple[str, bytes] | None:
-        files = codec.decode_files(self._call("POST", "/v1/inversions/export",
-                                              codec.encode_request(request)))
+        files = codec.decode_files(self._send_frame("/v1/inversions/export",
+                                                    codec.request_parts(request)))
         return next(iter(files.items()), None)
 
     def import_inversions(self, files: dict[str, bytes]) -> int:
-        return int(self._call("POST", "/v1/inversions/import", codec.encode_files(files))["count"])
+        return int(self._send_frame("/v1/inversions/import",
+                                    [codec.encode_files(files)])["count"])
 
     def run(self, request: EditRequest, kind: str = "edit",
             on_event: Callable[[dict[str, Any]], None] | None = None) -> Any:

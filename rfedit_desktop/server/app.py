@@ -18,6 +18,12 @@ Routes (all under /v1; every answer carries the protocol version, as a JSON fiel
 Security: every request needs the token (constant-time compare); a body over the limit is
 refused before it is read whole; images travel as bytes and no route takes a path. Every
 refusal is a 4xx with one line of JSON `error`; the server goes on serving.
+
+Shared memory (only with `shared_memory`: the local engine, or a server bound to loopback): a
+frame body may instead be a JSON segment description (Content-Type
+application/x-rfedit-segment), and `GET /v1/jobs/{id}/result?segment=NAME&size=BYTES` writes
+the result into the client's segment and answers its length. Only segments of the protocol's
+own names, owned by this user, private and within the body limit are opened (protocol/shm.py).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rfedit_desktop.errors import EditError
-from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec
+from rfedit_desktop.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, codec, shm
 from rfedit_desktop.protocol.codec import ProtocolError
 from rfedit_desktop.server.loras import served_loras
 
@@ -142,13 +148,22 @@ async def read_body(request: Request, limit: int) -> bytearray | memoryview:
 
 
 def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
-               lora_dir: Path | None = None, client_paths: bool = False) -> ASGIApp:
+               lora_dir: Path | None = None, client_paths: bool = False,
+               shared_memory: bool = False) -> ASGIApp:
     """The protocol's ASGI app around `host`, guarded by `token`.
 
     LoRAs are named by file name and looked up in `lora_dir` (server/loras.py); only the
-    GUI's own local engine (`client_paths`) takes its client's paths as they are."""
+    GUI's own local engine (`client_paths`) takes its client's paths as they are. With
+    `shared_memory` (clients on this machine only) bodies may come through segments."""
     if not token:
         raise ValueError("the engine needs a token")
+    maps = shm.SegmentMaps(max_body) if shared_memory and shm.available() else None
+
+    def segment_maps() -> shm.SegmentMaps:
+        if maps is None:
+            raise ProtocolError("this engine takes no shared memory (only an engine on the "
+                                "client's machine does): send the body itself")
+        return maps
 
     def served(edit: Any) -> Any:
         return edit if client_paths else served_loras(edit, lora_dir)
@@ -158,6 +173,8 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         async def route(request: Request) -> Response:
             try:
                 return await fn(request)
+            except shm.SegmentError as exc:
+                return refuse(exc.status, str(exc))
             except TooLarge:
                 return refuse(413, f"the request is larger than this engine's limit of "
                               f"{max_body >> 20} MiB")
@@ -168,6 +185,9 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         return route
 
     async def frame(request: Request) -> bytearray | memoryview:
+        if request.headers.get("content-type") == shm.CONTENT_TYPE:
+            described = await json_body(request)
+            return await asyncio.to_thread(segment_maps().read, described)
         return await read_body(request, max_body)
 
     async def json_body(request: Request) -> Any:
@@ -180,7 +200,8 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         return job
 
     async def info(request: Request) -> Response:
-        return answer({"info": host.info(), "max_body": max_body})
+        return answer({"info": host.info(), "max_body": max_body,
+                       "shared_memory": shm.identity() if maps is not None else None})
 
     async def model(request: Request) -> Response:
         choice = codec.choice_from_json(await json_body(request))
@@ -208,12 +229,34 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
 
     async def result(request: Request) -> Response:
         job = job_or_404(request)
+        if "segment" in request.query_params:
+            return await result_into_segment(request, job)
         parts = host.table.take_result(job.id)
         if parts is None:
             raise HTTPException(404, "this job has no result (not finished, failed, or taken)")
         size = sum(memoryview(p).nbytes for p in parts)
         return StreamingResponse(iter(parts), media_type="application/octet-stream",
                                  headers={"Content-Length": str(size)})
+
+    async def result_into_segment(request: Request, job: Any) -> Response:
+        """The result written into the client's segment, if it fits; else only its length
+        (the result stays, for a second call with a larger segment)."""
+        query = request.query_params
+        size = query.get("size", "")
+        mapping, capacity, _ = segment_maps().open(
+            {"segment": query["segment"], "size": int(size) if size.isdigit() else None,
+             "length": 0})
+        pending = job.result
+        if pending is None:
+            raise HTTPException(404, "this job has no result (not finished, failed, or taken)")
+        length = shm.frame_length(pending)
+        if length > capacity:
+            return answer({"length": length, "written": False})
+        parts = host.table.take_result(job.id)
+        if parts is None:
+            raise HTTPException(404, "this job has no result (not finished, failed, or taken)")
+        await asyncio.to_thread(shm.write_parts, mapping, parts)
+        return answer({"length": length, "written": True})
 
     async def cancel(request: Request) -> Response:
         job = job_or_404(request)

@@ -53,10 +53,13 @@ class ServerJob:
         return True
 
     def push(self, event: dict[str, Any]) -> None:
-        """Append an event (any thread); a terminal event ends the job."""
+        """Append an event (any thread); a terminal event ends the job and lets go of its
+        request (a finished job is kept for its events, not for its pixels)."""
         with self._lock:
             if self.finished:
                 return
+            if event["type"] in TERMINAL:
+                self.request = None
             if event["type"] == "result":
                 self.state = "done"
             elif event["type"] == "error":

@@ -4,7 +4,9 @@
 
 `--local` is how the GUI starts its own engine (python -m rfedit_desktop.server --local): the
 token comes on stdin, the port goes out on stdout, and the process ends when stdin closes (the
-GUI quit or died), so a crashed window never leaves an engine holding GPU memory.
+GUI quit or died), so a crashed window never leaves an engine holding GPU memory. The local
+engine, and any server listening on loopback only, also takes bodies through shared memory
+(protocol/shm.py) and sweeps the segments of killed clients when it starts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from pathlib import Path
 
 from rfedit_desktop.errors import EditError
+from rfedit_desktop.protocol import shm
 from rfedit_desktop.protocol.model_choice import DEVICES, MEMORY_MODES, QUANTIZATIONS, ModelChoice
 
 READY = "RFEDIT-ENGINE-READY"
@@ -186,8 +189,12 @@ def main(argv: list[str] | None = None) -> int:
             host = EngineHost(choice, models=None if args.local else models)
             if not args.local:
                 host.load(None)  # a remote engine loads its model at once
+        shared_memory = args.local or shm.is_loopback(args.host)
+        if shared_memory:
+            shm.sweep()  # segments of clients killed since the last start
         app = create_app(host, token, max_body=args.max_body_mb << 20,
-                         lora_dir=_lora_dir(args.lora_dir), client_paths=args.local)
+                         lora_dir=_lora_dir(args.lora_dir), client_paths=args.local,
+                         shared_memory=shared_memory)
     except (EditError, ValueError) as exc:
         print(f"rfedit-server: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
