@@ -285,3 +285,22 @@ def test_a_finished_job_lets_go_of_its_request(engine) -> None:
     assert client.result(job).image.shape == (128, 128, 3)
     kept = engine.host.table.get(job)
     assert kept is not None and kept.finished and kept.request is None
+
+
+def test_a_full_dev_shm_sends_the_bytes_over_the_socket(monkeypatch, small_disk) -> None:
+    """A container's /dev/shm is 64 MiB: a frame that does not fit must go over HTTP, never
+    crash the window (the pages of a sparse file on a full tmpfs are a SIGBUS)."""
+    small_disk.fill()
+    monkeypatch.setattr(shm, "SHM_DIR", small_disk.path)
+    link = ThreadEngine(Mirror())
+    try:
+        client = link.client()
+        assert client.uses_shared_memory  # the engine shares this (full) folder
+        image = picture(7, 300, 400)
+        result = client.run(EditRequest(image=image, prompt="p"))
+        assert np.array_equal(result.image, 255 - image.repeat(2, 0).repeat(2, 1))
+        assert np.array_equal(seen_by(link)[-1].image, image)
+        assert not list(small_disk.path.glob(shm.PREFIX + "*")), "no half-made segment left"
+    finally:
+        link.stop()
+

@@ -156,7 +156,10 @@ class EngineClient:
         pool = self._segments()
         if pool is None:
             return self._call("POST", path, parts)
-        segment = pool.take(shm.frame_length(parts))
+        try:
+            segment = pool.take(shm.frame_length(parts))
+        except OSError:  # no room in /dev/shm: the socket carries it
+            return self._call("POST", path, parts)
         try:
             length = segment.write(parts)
             return self._call("POST", path, codec.dumps(segment.describe(length)),
@@ -201,7 +204,10 @@ class EngineClient:
             return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
         length = self._result_guess
         for _ in range(2):  # a segment of the last result's size, else of the size it said
-            segment = pool.take(length)
+            try:
+                segment = pool.take(length)
+            except OSError:  # no room in /dev/shm: the socket carries it
+                return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
             try:
                 query = urlencode({"segment": segment.name, "size": segment.size})
                 answer = self._call("GET", f"/v1/jobs/{job_id}/result?{query}")

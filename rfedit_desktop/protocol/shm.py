@@ -46,7 +46,8 @@ class SegmentError(ProtocolError):
 
 def available() -> bool:
     """Whether this machine has a tmpfs for segments (Linux; elsewhere bodies go over HTTP)."""
-    return SHM_DIR.is_dir() and os.access(SHM_DIR, os.W_OK | os.X_OK)
+    return (hasattr(os, "posix_fallocate") and SHM_DIR.is_dir()
+            and os.access(SHM_DIR, os.W_OK | os.X_OK))
 
 
 def identity() -> str:
@@ -133,7 +134,9 @@ class Segment:
         fd = os.open(SHM_DIR / self.name,
                      os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            os.ftruncate(fd, size)
+            # reserved, not sparse: on a full tmpfs (a container's /dev/shm is 64 MiB) this
+            # fails with ENOSPC, where touching the pages of a sparse file would be a SIGBUS
+            os.posix_fallocate(fd, 0, size)
             self.map = mmap.mmap(fd, size)
         except OSError:
             os.close(fd)
