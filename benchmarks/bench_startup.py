@@ -105,7 +105,7 @@ def main() -> int:
         print(f"{name:<44}{statistics.median(values):>9.0f}{min(values):>9.0f}"
               f"{max(values):>9.0f}")
     ratio = statistics.median(shown) / statistics.median(bare)
-    print(f"first frame / bare window: {ratio:.1f}×  (the issue's target, 0.5 s where a bare "
+    print(f"first frame / bare window: {ratio:.1f}×  (the target, 0.5 s where a bare "
           f"window took 0.12 s, is {0.5 / 0.12:.1f}×)")
     print(f"first launch, compiling the bytecode cache: {first:.0f} ms to the first frame")
     print(f"heavy modules imported by first show: {', '.join(sorted(heavy))}")
