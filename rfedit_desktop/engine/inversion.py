@@ -23,15 +23,13 @@ import torch
 
 from .. import flow
 from .cache import CachedInversion
-from .latents import encode_image
 from .prepare import Prepared
 from .presets import flowedit_counts
-from .progress import Reporter
 from .request import INVERTING_METHODS, EditRequest
 from .sampling import seed_generator
-from .velocity import make_velocity
 
 if TYPE_CHECKING:
+    from .edit_run import EditRun
     from .session import Engine
 
 log = logging.getLogger(__name__)
@@ -137,15 +135,10 @@ class Inverted:
     hit: bool
 
 
-def invert_or_reuse(
-    engine: Engine,
-    request: EditRequest,
-    prepared: Prepared,
-    sigmas: torch.Tensor,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> Inverted:
-    """The cached inversion if one fits, else encode, invert and cache it; fills `timings`."""
+def invert_or_reuse(run: EditRun) -> Inverted:
+    """The cached inversion if one fits, else encode, invert and cache it; fills the run's
+    timings."""
+    engine, request, prepared, timings = run.engine, run.request, run.prepared, run.timings
     entry = cached_inversion(engine, request, prepared)
     if entry is not None:
         timings["encode_image"] = 0.0
@@ -153,32 +146,25 @@ def invert_or_reuse(
         dev = engine.device
         traj = [t.to(dev) for t in entry.trajectory] if entry.trajectory is not None else None
         return Inverted(entry.y0.to(dev), entry.latent.to(dev), traj, 0, True)
-    reporter.phase("encode", "encoding the image")
-    t = time.perf_counter()
-    y0 = encode_image(engine, prepared.model_rgb)
-    timings["encode_image"] = time.perf_counter() - t
-    t = time.perf_counter()
-    velocity = make_velocity(
-        engine, request.source_prompt, request.source_guidance, prepared.height, prepared.width
-    )
-    timings["encode_prompt"] += time.perf_counter() - t
-    reporter.phase("invert", "inverting")
+    y0 = run.encode()
+    velocity = run.velocity(request.source_prompt, request.source_guidance)
+    run.reporter.phase("invert", "inverting")
     t = time.perf_counter()
     keep = prepared.mask is not None
     solver = SOLVER_INVERSIONS.get(request.method)
     if solver is not None:
-        result = solver(velocity, y0, sigmas, strength=request.strength, keep_trajectory=keep,
-                        callback=reporter.steps("invert"))
+        result = solver(velocity, y0, run.sigmas, strength=request.strength,
+                        keep_trajectory=keep, callback=run.reporter.steps("invert"))
     else:
         result = flow.invert(
             velocity,
             y0,
-            sigmas,
+            run.sigmas,
             gamma=effective_gamma(request),
             generator=seed_generator(request.seed, 0),
             strength=request.strength,
             keep_trajectory=keep,
-            callback=reporter.steps("invert"),
+            callback=run.reporter.steps("invert"),
         )
     timings["invert"] = time.perf_counter() - t
     engine.cache.put(

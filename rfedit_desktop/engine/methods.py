@@ -18,16 +18,12 @@ import torch
 from .. import flow
 from .cache import CachedInversion
 from .inversion import cached_inversion, inversion_key, invert_or_reuse
-from .latents import encode_image, latent_mask
-from .prepare import Prepared
+from .latents import latent_mask
 from .presets import flowedit_counts
-from .progress import Reporter
-from .request import EditRequest
 from .sampling import seed_generator
-from .velocity import make_velocity
 
 if TYPE_CHECKING:
-    from .session import Engine
+    from .edit_run import EditRun
 
 SOLVER_SAMPLERS = {"rf-solver": flow.rf_solver_sample, "fireflow": flow.fireflow_sample}
 
@@ -44,88 +40,60 @@ class Edited:
     """The source image's latent: decoded, it is the model's own picture of the input."""
 
 
-def run_method(
-    engine: Engine,
-    request: EditRequest,
-    prepared: Prepared,
-    sigmas: torch.Tensor,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> Edited:
-    """Run `request.method` on the prepared image; fills `timings`."""
-    if request.method == "sdedit":
-        return _sdedit(engine, request, prepared, sigmas, reporter, timings)
-    if request.method == "flowedit":
-        return _flowedit(engine, request, prepared, sigmas, reporter, timings)
-    return _invert_and_sample(engine, request, prepared, sigmas, reporter, timings)
+def run_method(run: EditRun) -> Edited:
+    """Run the request's method on the prepared image; fills the run's timings."""
+    if run.request.method == "sdedit":
+        return _sdedit(run)
+    if run.request.method == "flowedit":
+        return _flowedit(run)
+    return _invert_and_sample(run)
 
 
-def _target_velocity(
-    engine: Engine, request: EditRequest, prepared: Prepared, timings: dict[str, float]
-) -> flow.CountedVelocity:
+def _target_velocity(run: EditRun) -> flow.CountedVelocity:
+    return flow.CountedVelocity(run.velocity(run.request.prompt, run.request.guidance))
+
+
+def _keep_outside_mask(run: EditRun, x: torch.Tensor, y0: torch.Tensor) -> torch.Tensor:
+    """Outside the edit mask the source latent stays (the methods without a trajectory)."""
+    if run.prepared.mask is None:
+        return x
+    mask = latent_mask(run.engine, run.prepared, y0)
+    return mask * x + (1.0 - mask) * y0
+
+
+def _sdedit(run: EditRun) -> Edited:
+    request = run.request
+    y0 = run.encode()
+    velocity = _target_velocity(run)
+    run.reporter.phase("edit", "editing")
     t = time.perf_counter()
-    velocity = make_velocity(engine, request.prompt, request.guidance,
-                             prepared.height, prepared.width)
-    timings["encode_prompt"] += time.perf_counter() - t
-    return flow.CountedVelocity(velocity)
-
-
-def _encode(engine: Engine, prepared: Prepared, reporter: Reporter,
-            timings: dict[str, float]) -> torch.Tensor:
-    reporter.phase("encode", "encoding the image")
-    t = time.perf_counter()
-    y0 = encode_image(engine, prepared.model_rgb)
-    timings["encode_image"] = time.perf_counter() - t
-    return y0
-
-
-def _sdedit(
-    engine: Engine,
-    request: EditRequest,
-    prepared: Prepared,
-    sigmas: torch.Tensor,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> Edited:
-    y0 = _encode(engine, prepared, reporter, timings)
-    velocity = _target_velocity(engine, request, prepared, timings)
-    reporter.phase("edit", "editing")
-    t = time.perf_counter()
-    x = flow.sdedit(velocity, y0, sigmas, strength=request.strength,
+    x = flow.sdedit(velocity, y0, run.sigmas, strength=request.strength,
                     generator=seed_generator(request.seed, 1),
-                    callback=reporter.steps("edit", velocity))
-    if prepared.mask is not None:
-        mask = latent_mask(engine, prepared, y0)
-        x = mask * x + (1.0 - mask) * y0
-    timings["edit"] = time.perf_counter() - t
+                    callback=run.reporter.steps("edit", velocity))
+    x = _keep_outside_mask(run, x, y0)
+    run.timings["edit"] = time.perf_counter() - t
     return Edited(x, velocity.calls, False, bool(velocity.truncated), y0)
 
 
-def _invert_and_sample(
-    engine: Engine,
-    request: EditRequest,
-    prepared: Prepared,
-    sigmas: torch.Tensor,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> Edited:
-    inv = invert_or_reuse(engine, request, prepared, sigmas, reporter, timings)
-    velocity = _target_velocity(engine, request, prepared, timings)
-    reporter.phase("edit", "editing")
+def _invert_and_sample(run: EditRun) -> Edited:
+    request, prepared = run.request, run.prepared
+    inv = invert_or_reuse(run)
+    velocity = _target_velocity(run)
+    run.reporter.phase("edit", "editing")
     t = time.perf_counter()
-    mask = latent_mask(engine, prepared, inv.y0) if prepared.mask is not None else None
+    mask = latent_mask(run.engine, prepared, inv.y0) if prepared.mask is not None else None
     trajectory = inv.trajectory if mask is not None else None
-    callback = reporter.steps("edit", velocity)
+    callback = run.reporter.steps("edit", velocity)
     sampler = SOLVER_SAMPLERS.get(request.method)
     if sampler is not None:
-        x, _ = sampler(velocity, inv.latent, sigmas, strength=float(request.strength),
+        x, _ = sampler(velocity, inv.latent, run.sigmas, strength=float(request.strength),
                        callback=callback, mask=mask, trajectory=trajectory)
     else:
         x = flow.edit(
             velocity,
             inv.latent,
             inv.y0,
-            sigmas,
+            run.sigmas,
             eta=0.0 if request.method == "ode" else float(request.eta),
             start=float(request.start),
             stop=float(request.stop),
@@ -137,42 +105,30 @@ def _invert_and_sample(
             mask=mask,
             trajectory=trajectory,
         )
-    timings["edit"] = time.perf_counter() - t
+    run.timings["edit"] = time.perf_counter() - t
     return Edited(x, inv.nfe + velocity.calls, inv.hit, bool(velocity.truncated), inv.y0)
 
 
-def _flowedit(
-    engine: Engine,
-    request: EditRequest,
-    prepared: Prepared,
-    sigmas: torch.Tensor,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> Edited:
+def _flowedit(run: EditRun) -> Edited:
     """FlowEdit; its source-side velocities are cached, so a re-edit evaluates only the target."""
+    engine, request, prepared = run.engine, run.request, run.prepared
     n_max, n_min, n_avg = flowedit_counts(request)
     entry = cached_inversion(engine, request, prepared)
     if entry is not None:
         y0, cached = entry.y0.to(engine.device), entry.source_velocities
     else:
-        y0, cached = _encode(engine, prepared, reporter, timings), None
-    t = time.perf_counter()
-    source = flow.CountedVelocity(make_velocity(
-        engine, request.source_prompt, request.source_guidance, prepared.height, prepared.width))
-    timings["encode_prompt"] += time.perf_counter() - t
-    target = _target_velocity(engine, request, prepared, timings)
-    reporter.phase("edit", "editing")
+        y0, cached = run.encode(), None
+    source = flow.CountedVelocity(run.velocity(request.source_prompt, request.source_guidance))
+    target = _target_velocity(run)
+    run.reporter.phase("edit", "editing")
     t = time.perf_counter()
     result = flow.flowedit(
-        source, target, y0, sigmas, n_max=n_max, n_min=n_min, n_avg=n_avg,
-        generator=seed_generator(request.seed, 1), callback=reporter.steps("edit", target),
+        source, target, y0, run.sigmas, n_max=n_max, n_min=n_min, n_avg=n_avg,
+        generator=seed_generator(request.seed, 1), callback=run.reporter.steps("edit", target),
         source_velocities=cached,
     )
-    x = result.latent
-    if prepared.mask is not None:
-        mask = latent_mask(engine, prepared, y0)
-        x = mask * x + (1.0 - mask) * y0
-    timings["edit"] = time.perf_counter() - t
+    x = _keep_outside_mask(run, result.latent, y0)
+    run.timings["edit"] = time.perf_counter() - t
     if entry is None and result.source_velocities:
         engine.cache.put(
             inversion_key(engine, request, prepared),

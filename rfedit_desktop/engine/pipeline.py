@@ -17,10 +17,11 @@ import torch
 from .. import flow
 from ..errors import EditError
 from . import images
+from .edit_run import EditRun
 from .inversion import inversion_key, invert_or_reuse
 from .latents import decode_latent
 from .methods import run_method
-from .prepare import Prepared, finish, pixel_budget, prepare
+from .prepare import Prepared, finish, pixel_budget
 from .progress import Reporter
 from .request import INVERTING_METHODS, EditRequest, EditResult, ProgressFn
 from .sampling import seed_generator, sigma_schedule
@@ -41,21 +42,14 @@ def run_edit(
     """Edit `request.image` as the request says; pixels come back at the input's size."""
     validate_request(request)
     loras = engine.loras.apply(engine.pipe, request.loras)
-    timings = dict.fromkeys(
-        ("load_image", "encode_image", "encode_prompt", "invert", "edit", "decode", "stitch"),
-        0.0,
-    )
-    t = time.perf_counter()
-    prepared = prepare(engine, request)
-    timings["load_image"] = time.perf_counter() - t
-    reporter = Reporter(engine, progress, cancel, request.preview_every,
-                         prepared.height, prepared.width)
-    reporter.check()
-    sigmas = sigma_schedule(engine, request.steps, prepared.height, prepared.width)
-    edited = run_method(engine, request, prepared, sigmas, reporter, timings)
+    run = EditRun.begin(engine, request, progress, cancel,
+                        ("encode_image", "encode_prompt", "invert", "edit", "decode", "stitch"))
+    prepared, sigmas, timings = run.prepared, run.sigmas, run.timings
+    run.reporter.check()
+    edited = run_method(run)
     x, nfe, hit = edited.latent, edited.nfe, edited.cache_hit
 
-    reporter.phase("decode", "decoding")
+    run.reporter.phase("decode", "decoding")
     t = time.perf_counter()
     pixels = decode_latent(engine, x, prepared.height, prepared.width)
     # The model's own picture of the input: where the edit matches it, nothing was changed.
@@ -119,14 +113,10 @@ def run_invert(
             f"{request.method} does not invert; choose one of {', '.join(INVERTING_METHODS)}."
         )
     engine.loras.apply(engine.pipe, request.loras)
-    timings = dict.fromkeys(("load_image", "encode_image", "encode_prompt", "invert"), 0.0)
-    t = time.perf_counter()
-    prepared = prepare(engine, request)
-    timings["load_image"] = time.perf_counter() - t
-    reporter = Reporter(engine, progress, cancel, request.preview_every,
-                         prepared.height, prepared.width)
-    sigmas = sigma_schedule(engine, request.steps, prepared.height, prepared.width)
-    inv = invert_or_reuse(engine, request, prepared, sigmas, reporter, timings)
+    run = EditRun.begin(engine, request, progress, cancel,
+                        ("encode_image", "encode_prompt", "invert"))
+    prepared, timings = run.prepared, run.timings
+    inv = invert_or_reuse(run)
     return {
         "cache_hit": inv.hit,
         "nfe": inv.nfe,
