@@ -569,10 +569,15 @@ def main(argv: list[str] | None = None) -> int:
         bars.close()
         print("rfedit-cli: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
-    if args.json:
-        print(json.dumps(report, default=str))
-    else:
-        _print_human(args.command, report)
+    try:
+        if args.json:
+            print(json.dumps(report, default=str))
+        else:
+            _print_human(args.command, report)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `rfedit-cli info | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     if args.command == "info" and "model_error" in report:
         print(f"rfedit-cli: error: {report['model_error']}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -194,3 +194,12 @@ def test_model_folder_defaults_from_rfedit_json(tmp_path, capsys) -> None:
     assert params["guidance"] == 2.0 and params["model"] == "little flux"
     with Image.open(out) as im:
         assert im.size == (64, 64)
+
+
+def test_a_reader_that_stops_early_is_not_a_traceback(tmp_path) -> None:
+    """`rfedit-cli info | head -1`: the reader is gone before the report is written."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        f"{sys.executable} -m rfedit_desktop.cli info --model tiny --quiet | true",
+        shell=True, capture_output=True, text=True, env=env, timeout=300)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
