@@ -96,7 +96,7 @@ def req(prompt: str) -> EditRequest:
 
 
 def prompts(results) -> list:
-    return [(job, r.metadata["prompt"]) for job, r in results]
+    return [(job, r.metadata["prompt"]) for job, r, *_ in results]
 
 
 @pytest.fixture
@@ -125,6 +125,33 @@ def reached_engine(qtbot, service: EditService, count: int, every: bool = False)
 
 def wait_idle(qtbot, service: EditService) -> None:
     qtbot.waitUntil(lambda: not service.is_busy(), timeout=5000)
+
+
+def test_a_result_comes_with_its_picture_made_off_the_gui_thread(qtbot, service) -> None:
+    """The QImage of a 12-megapixel result costs ~45 ms to make: the job thread makes it."""
+    from PySide6.QtGui import QImage
+
+    from rfedit_desktop.jobs import service as service_module
+
+    made_on: list[str] = []
+    real = service_module.to_qimage
+
+    def recording(pixels):
+        made_on.append(threading.current_thread().name)
+        return real(pixels)
+
+    service_module.to_qimage = recording
+    try:
+        rec = Recorder(service)
+        job = service.submit(req("pic"))
+        wait_idle(qtbot, service)
+    finally:
+        service_module.to_qimage = real
+    [(got_job, result, picture)] = rec.of("result")
+    assert got_job == job and isinstance(picture, QImage)
+    assert (picture.width(), picture.height()) == (4, 4)
+    assert picture.pixelColor(2, 1).red() == int(result.image[1, 2, 0])
+    assert made_on and threading.current_thread().name not in made_on
 
 
 def test_jobs_run_in_order_on_the_worker_thread(qtbot, service) -> None:

@@ -36,13 +36,18 @@ class PixelAccess:
         `source="visible"`: the composite (no mask). `source="active"`: the active layer alone,
         placed at its offset on a transparent canvas.
         """
+        return qimage_to_array(self.picture_for_edit(source), straight=True)
+
+    def picture_for_edit(self, source: str = "visible") -> QImage:
+        """The same picture as `composite_for_edit`, as the QImage it is made from (to show
+        it as the edit's original without converting it back)."""
         if source == "visible":
-            return qimage_to_array(self.composite(), straight=True)
+            return self.composite()
         if source == "active":
             layer = self.edit_target_layer()
             if layer is None:
                 raise DocumentError("There is no paint layer to edit.")
-            return qimage_to_array(self._layer_on_canvas(layer), straight=True)
+            return self._layer_on_canvas(layer)
         raise ValueError(f"source must be 'visible' or 'active', not {source!r}")
 
     def layer_array(self, layer: LayerRef, straight: bool = True) -> np.ndarray:

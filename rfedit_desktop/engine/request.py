@@ -7,8 +7,9 @@ No torch here: the GUI builds requests on its own thread before torch is importe
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -79,10 +80,10 @@ class EditRequest:
     loras: tuple[tuple[str, float], ...] = ()
 
     def params(self) -> dict[str, Any]:
-        """The parameters without pixels: what goes into PNG text chunks and edit history."""
-        d = asdict(self)
-        d.pop("image")
-        d.pop("mask")
+        """The parameters without pixels: what goes into PNG text chunks and edit history.
+        (Not `asdict`: it would deep-copy the pixels first, 20 ms for a 12-megapixel photo.)"""
+        d = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
+             if f.name not in ("image", "mask")}
         d["has_mask"] = self.mask is not None
         if self.region is not None:
             d["region"] = [int(v) for v in self.region]

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QRect
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtWidgets import QApplication
 
+from rfedit_desktop.document.image_io import qimage_to_array
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
@@ -203,15 +204,15 @@ class AiEditing(QObject):
         if source == "active" and layer_id is None:
             raise EditError("Select a paint layer to edit, or use the visible image.")
         try:
-            pixels = document.composite_for_edit(source)
+            original = document.picture_for_edit(source)
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
+        pixels = qimage_to_array(original, straight=True)
         mask = document.selection.edit_coverage()  # the selection, else the painted mask
         self.area.refresh()  # the plan for exactly this mask and area
         box = self.area.box_rect()
         paste_mask = mask if mask is not None else self.area.box_mask()
         clip = mask_region(paste_mask) if paste_mask is not None else None
-        original = to_qimage(pixels)
         count = self.panel.variants() if variants is None else variants
         out = []
         for i in range(count):
@@ -316,7 +317,7 @@ class AiEditing(QObject):
             self.overlay.set_image(image, caption, context.clip, context.box)
         self.strip.show_preview(image, self._last_preview_step or None)
 
-    def _on_result(self, job_id: int, result: Any) -> None:
+    def _on_result(self, job_id: int, result: Any, picture: QImage | None = None) -> None:
         if job_id in self._archive_jobs:
             document = self._archive_jobs.pop(job_id)
             if isinstance(result, int) and result:
@@ -331,7 +332,8 @@ class AiEditing(QObject):
         metadata = self._metadata(context, result)
         pixels = np.ascontiguousarray(result.image)
         staged = StagedResult(
-            pixels=pixels, image=to_qimage(pixels), original=context.original,
+            pixels=pixels, image=picture if picture is not None else to_qimage(pixels),
+            original=context.original,
             prompt=context.request.prompt, metadata=metadata, target=context.target,
             layer_id=context.layer_id, mask=context.paste_mask,
         )
