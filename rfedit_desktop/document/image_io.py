@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
 from ..errors import FileError
@@ -45,6 +46,15 @@ def new_image(width: int, height: int, fill: QColor | None = None) -> QImage:
     else:
         img.fill(fill)
     return img
+
+
+def fit_smoothly(image: QImage, side: int) -> QImage:
+    """`image` fitted into side × side, smooth, for a thumbnail: a 12-megapixel photo is first
+    sampled down to four times that (a smooth scale of all its pixels takes ~100 ms)."""
+    keep = Qt.AspectRatioMode.KeepAspectRatio
+    if max(image.width(), image.height()) > 4 * side:
+        image = image.scaled(4 * side, 4 * side, keep, Qt.TransformationMode.FastTransformation)
+    return image.scaled(side, side, keep, Qt.TransformationMode.SmoothTransformation)
 
 
 def native_view(img: QImage) -> np.ndarray:

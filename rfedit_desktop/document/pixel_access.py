@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage, QPainter
 
 from .composite import composite_layers
 from .errors import DocumentError
-from .image_io import new_image, qimage_to_array
+from .image_io import fit_smoothly, new_image, qimage_to_array
 
 if TYPE_CHECKING:
     from .document import LayerRef
@@ -76,28 +76,13 @@ class PixelAccess:
         coverage = self.mask_coverage()
         return None if coverage is None else coverage.astype(np.float32) / 255.0
 
-    def layer_thumbnail(self, layer: LayerRef, max_side: int = 64) -> QImage:
-        """A small image of a layer at document proportions, for the layers panel."""
-        canvas = self._layer_on_canvas(self.layer(layer))
-        return canvas.scaled(
-            max_side,
-            max_side,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-
     def thumbnail(self, max_side: int = 256) -> QImage:
         """The composite scaled down to fit `max_side` (OpenRaster thumbnail, recent files);
         a smaller picture is its own thumbnail, never blown up."""
         composite = self.composite()
         if max(composite.width(), composite.height()) <= max_side:
             return composite
-        return composite.scaled(
-            max_side,
-            max_side,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
+        return fit_smoothly(composite, max_side)
 
     def _layer_on_canvas(self, layer: Layer) -> QImage:
         if layer.is_group:  # the group's own picture, composited alone

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from rfedit_desktop.document.blend import BLEND_LABELS, BLEND_MODES
 from rfedit_desktop.document.fill import clear_selection
+from rfedit_desktop.document.image_io import fit_smoothly
 from rfedit_desktop.ui.checkerboard import checker_brush
 from rfedit_desktop.ui.icons import icon
 from rfedit_desktop.ui.theme import MASK_TINT
@@ -42,8 +43,7 @@ def layer_thumbnail(image: QImage, is_mask: bool, size: int = THUMB) -> QPixmap:
     pix.fill(Qt.GlobalColor.transparent)
     if image.isNull() or image.width() == 0 or image.height() == 0:
         return pix
-    scaled = image.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio,
-                          Qt.TransformationMode.SmoothTransformation)
+    scaled = fit_smoothly(image, size)  # after a stroke on a photo: no full smooth scale
     at = QPoint((size - scaled.width()) // 2, (size - scaled.height()) // 2)
     p = QPainter(pix)
     p.fillRect(QRect(at, scaled.size()), checker_brush(4))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfedit_desktop.document.image_io import fit_smoothly
 from rfedit_desktop.ui.checkerboard import checker_brush
 from rfedit_desktop.ui.elided_label import ElidedLabel
 
@@ -414,15 +415,6 @@ class StagingStrip(QWidget):
             target = self._results[self.current_id()].target
             self.apply_button.setToolTip(f"Apply {TARGET_TEXT.get(target, '')} "
                                          "(one step in the history)")
-
-
-def fit_smoothly(image: QImage, side: int) -> QImage:
-    """`image` fitted into side × side, smooth: a 12-megapixel photo is first sampled down to
-    four times that (a smooth scale of all its pixels would hold the GUI thread ~100 ms)."""
-    keep = Qt.AspectRatioMode.KeepAspectRatio
-    if max(image.width(), image.height()) > 4 * side:
-        image = image.scaled(4 * side, 4 * side, keep, Qt.TransformationMode.FastTransformation)
-    return image.scaled(side, side, keep, Qt.TransformationMode.SmoothTransformation)
 
 
 def _thumb(image: QImage | None, dim: bool = False) -> QPixmap:

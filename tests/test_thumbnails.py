@@ -1,4 +1,4 @@
-"""The staging strip's thumbnails of photo-sized results: quick to make, and still the picture."""
+"""Thumbnails of photo-sized pictures (staging strip, layers panel, .ora): quick, still the picture."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from rfedit_desktop.document.image_io import qimage_to_array
+from rfedit_desktop.document.image_io import fit_smoothly, qimage_to_array
 from rfedit_desktop.jobs.preview_image import to_qimage
-from rfedit_desktop.ui.staging import fit_smoothly
 
 skdata = pytest.importorskip("skimage.data")
 
