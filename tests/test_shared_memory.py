@@ -304,3 +304,23 @@ def test_a_full_dev_shm_sends_the_bytes_over_the_socket(monkeypatch, small_disk)
     finally:
         link.stop()
 
+
+
+def test_a_refused_segment_sends_the_bytes_over_the_socket(engine, monkeypatch) -> None:
+    """An engine that cannot use this client's segments (a container with its own pids swept
+    them, say) still gets the edit: the client sends the bytes and stops using segments."""
+    client = engine.client()
+    assert client.uses_shared_memory
+    client.run(EditRequest(image=picture(9, 60, 80), prompt="warm"))  # segments made
+    held = client._pool.names()  # noqa: SLF001
+
+    def refuse(self, described):
+        raise shm.SegmentError("no shared-memory segment (removed)")
+
+    monkeypatch.setattr(shm.SegmentMaps, "open", refuse)
+    image = picture(8, 120, 160)
+    result = client.run(EditRequest(image=image, prompt="p"))
+    assert np.array_equal(result.image, 255 - image.repeat(2, 0).repeat(2, 1))
+    assert np.array_equal(seen_by(engine)[-1].image, image)
+    assert not client.uses_shared_memory
+    assert held and not set(held) & set(own_segments()), "the given-up segments are removed"

@@ -31,6 +31,10 @@ class EngineError(EditError):
     """The engine refused a request; the message is its one line."""
 
 
+class SegmentRefused(EngineError):
+    """The engine could not use a shared-memory segment; the bytes can go over the socket."""
+
+
 class EngineUnreachable(EditError):
     """No answer from the engine (not started, stopped, or the network is down)."""
 
@@ -115,7 +119,7 @@ class EngineClient:
         if response.status >= 400:
             data = response.read()
             conn.close()
-            raise EngineError(_error_line(response, data))
+            raise _refusal(data)(_error_line(response, data))
         self._check_version(response)
         return conn, response
 
@@ -164,6 +168,9 @@ class EngineClient:
             length = segment.write(parts)
             return self._call("POST", path, codec.dumps(segment.describe(length)),
                               shm.CONTENT_TYPE)
+        except SegmentRefused:
+            self.close()  # this engine cannot read our segments: plain bodies from now on
+            return self._call("POST", path, parts)
         finally:
             pool.give(segment)
 
@@ -210,7 +217,11 @@ class EngineClient:
                 return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
             try:
                 query = urlencode({"segment": segment.name, "size": segment.size})
-                answer = self._call("GET", f"/v1/jobs/{job_id}/result?{query}")
+                try:
+                    answer = self._call("GET", f"/v1/jobs/{job_id}/result?{query}")
+                except SegmentRefused:
+                    self.close()  # plain bodies from now on
+                    return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
                 length = int(answer["length"])
                 if answer.get("written"):
                     self._result_guess = length
@@ -289,6 +300,15 @@ def _read_all(response: http.client.HTTPResponse) -> memoryview:
             raise http.client.IncompleteRead(bytes(view[:got]), len(view) - got)
         got += n
     return view
+
+
+def _refusal(data: bytes) -> type[EngineError]:
+    """SegmentRefused when the engine says it could not use a segment, else EngineError."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return EngineError
+    return SegmentRefused if isinstance(body, dict) and body.get("segment_refused") else EngineError
 
 
 def _error_line(response: http.client.HTTPResponse, data: bytes) -> str:

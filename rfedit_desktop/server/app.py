@@ -173,8 +173,8 @@ def create_app(host: Host, token: str, max_body: int = DEFAULT_MAX_BODY,
         async def route(request: Request) -> Response:
             try:
                 return await fn(request)
-            except shm.SegmentError as exc:
-                return refuse(exc.status, str(exc))
+            except shm.SegmentError as exc:  # the client may send the bytes themselves
+                return answer({"error": str(exc), "segment_refused": True}, exc.status)
             except TooLarge:
                 return refuse(413, f"the request is larger than this engine's limit of "
                               f"{max_body >> 20} MiB")
