@@ -324,3 +324,14 @@ def test_a_refused_segment_sends_the_bytes_over_the_socket(engine, monkeypatch) 
     assert np.array_equal(seen_by(engine)[-1].image, image)
     assert not client.uses_shared_memory
     assert held and not set(held) & set(own_segments()), "the given-up segments are removed"
+
+
+def test_closing_after_the_exit_finalizer_is_quiet() -> None:
+    """At exit the pool's finalizer runs before the local engine's atexit stop closes the
+    client: that close must not fail ("list.remove(x): x not in list" at every exit)."""
+    pool = shm.SegmentPool()
+    segment = pool.take(10)
+    pool.give(segment)
+    pool._finalizer()  # noqa: SLF001 - what the interpreter does at exit
+    pool.close()
+    assert segment.name not in own_segments()

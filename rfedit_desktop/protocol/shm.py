@@ -220,8 +220,8 @@ class SegmentPool:
         with self._lock:
             self._closed = True
             free, self._free = self._free, []
-            for segment in free:
-                self._all.remove(segment)
+            # (at exit the finalizer may have emptied `_all` already)
+            self._all[:] = [s for s in self._all if s not in free]
         _close_all(free)
 
 
