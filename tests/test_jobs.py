@@ -154,6 +154,49 @@ def test_a_result_comes_with_its_picture_made_off_the_gui_thread(qtbot, service)
     assert made_on and threading.current_thread().name not in made_on
 
 
+def test_a_window_picture_becomes_pixels_off_the_gui_thread_once_per_run(qtbot, service,
+                                                                        monkeypatch) -> None:
+    """The window hands over its composite as a QImage; the service converts it on the
+    upload thread, once for all the variants of a Run, and the engine gets those pixels."""
+    from PySide6.QtGui import QColor, QImage
+
+    from rfedit_desktop.document.image_io import qimage_to_array
+    from rfedit_desktop.jobs import request_pixels
+
+    seen: list[tuple[str, np.ndarray]] = []
+
+    class Seeing(ScriptedBackend):
+        def run_edit(self, engine, request, progress, cancel):
+            seen.append((request.prompt, np.asarray(request.image).copy()))
+            return EditResult(image=np.zeros((4, 4, 3), np.uint8),
+                              metadata={"prompt": request.prompt})
+
+    converted_on: list[str] = []
+    real = request_pixels.qimage_to_array
+
+    def recording(image, straight=True):
+        converted_on.append(threading.current_thread().name)
+        return real(image, straight=straight)
+
+    monkeypatch.setattr(request_pixels, "qimage_to_array", recording)
+    link = ThreadEngine(Seeing())
+    svc = EditService(engine=link, choice=ModelChoice("tiny"))
+    try:
+        picture = QImage(6, 4, QImage.Format.Format_ARGB32_Premultiplied)
+        picture.fill(QColor(10, 120, 240, 200))
+        for prompt in ("v1", "v2", "v3"):
+            svc.submit(EditRequest(image=picture, prompt=prompt))
+        wait_idle(qtbot, svc)
+    finally:
+        assert svc.shutdown(5000)
+        link.stop()
+    want = qimage_to_array(picture, straight=True)
+    assert [p for p, _ in seen] == ["v1", "v2", "v3"]
+    assert all(np.array_equal(pixels, want) for _, pixels in seen)
+    assert len(converted_on) == 1, "the variants share one conversion"
+    assert threading.current_thread().name not in converted_on
+
+
 def test_jobs_run_in_order_on_the_worker_thread(qtbot, service) -> None:
     rec = Recorder(service)
     ids = [service.submit(req(name)) for name in ("a", "b", "c")]

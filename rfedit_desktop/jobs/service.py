@@ -27,6 +27,7 @@ from rfedit_desktop.jobs.engine_link import (
 )
 from rfedit_desktop.jobs.job import Job, JobKind, JobState
 from rfedit_desktop.jobs.preview_image import to_qimage
+from rfedit_desktop.jobs.request_pixels import RequestPixels
 from rfedit_desktop.protocol import codec
 from rfedit_desktop.protocol.client import EngineClient, EngineUnreachable, for_served_engine
 from rfedit_desktop.protocol.model_choice import ModelChoice
@@ -66,6 +67,7 @@ class EditService(QObject):
         self._link: EngineLink = engine if engine is not None else shared_local_engine(
             self._choice)
         self._ids = itertools.count(1)
+        self._pixels = RequestPixels()  # window pictures -> pixels, on the upload threads
         self._jobs: dict[int, Job] = {}
         self._running: int | None = None
         self._model_info: dict | None = None
@@ -130,7 +132,8 @@ class EditService(QObject):
         """Queue an edit (or generation) behind whatever is running; returns its job id.
 
         `key` names the source for the cache indicator: after the job the engine says
-        whether that source's inversion is now cached.
+        whether that source's inversion is now cached. The request's image may be a QImage
+        (the window's composite): it becomes pixels on the upload thread.
         """
         return self._submit(Job(next(self._ids), kind, request=request, key=key,
                                 payload=self._job_choice()))
@@ -239,8 +242,9 @@ class EditService(QObject):
         if job.kind is JobKind.LOAD:
             job.remote_id = client.load(job.payload)
         else:
-            request = (for_served_engine(job.request) if isinstance(link, RemoteEngine)
-                       else job.request)
+            request = self._pixels.pixels_for(job.request)
+            if isinstance(link, RemoteEngine):
+                request = for_served_engine(request)
             job.remote_id = client.submit(request, _wire_kind(job.kind), job.payload)
         if job.cancel.is_set():
             client.cancel(job.remote_id)
@@ -292,8 +296,10 @@ class EditService(QObject):
 
     def _ask(self, job: Job, link: EngineLink) -> None:
         """Thread of a quick question (cache, inversion export/import)."""
-        if isinstance(link, RemoteEngine) and job.request is not None:
-            job.request = for_served_engine(job.request)
+        if job.request is not None:
+            job.request = self._pixels.pixels_for(job.request)
+            if isinstance(link, RemoteEngine):
+                job.request = for_served_engine(job.request)
         try:
             value = _ask(link.client(), job)
         except EditError as exc:

@@ -20,7 +20,6 @@ from PySide6.QtCore import QObject, QRect
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtWidgets import QApplication
 
-from rfedit_desktop.document.image_io import qimage_to_array
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.errors import EditError
 from rfedit_desktop.jobs import EditService, ModelChoice
@@ -204,10 +203,9 @@ class AiEditing(QObject):
         if source == "active" and layer_id is None:
             raise EditError("Select a paint layer to edit, or use the visible image.")
         try:
-            original = document.picture_for_edit(source)
+            original = document.picture_for_edit(source)  # the service makes it pixels
         except Exception as exc:  # noqa: BLE001 - a document error is the user's to fix
             raise EditError(str(exc)) from exc
-        pixels = qimage_to_array(original, straight=True)
         mask = document.selection.edit_coverage()  # the selection, else the painted mask
         self.area.refresh()  # the plan for exactly this mask and area
         box = self.area.box_rect()
@@ -217,7 +215,8 @@ class AiEditing(QObject):
         out = []
         for i in range(count):
             fields = dict(params, seed=(params["seed"] + i) % (2**31))
-            request = EditRequest(image=pixels, mask=mask, region=self.area.region(), **fields)
+            request = EditRequest(image=original, mask=mask, region=self.area.region(),
+                                  **fields)
             out.append((request, _JobContext(document, request, original, target, layer_id,
                                              i, count, time.perf_counter(), clip, box=box,
                                              paste_mask=paste_mask)))

@@ -18,8 +18,8 @@ from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.jobs import EditService
 
 CACHE_QUERY_DELAY_MS = 350
-# Above this many document pixels the indicator does not copy the picture on the GUI thread to
-# ask the engine; it shows "unknown" until an edit of that source answers.
+# Above this many document pixels the indicator does not make the composite on the GUI thread
+# to ask the engine; it shows "unknown" until an edit of that source answers.
 CACHE_QUERY_MAX_PIXELS = 4_000_000
 
 
@@ -79,7 +79,7 @@ class CacheIndicator(QObject):
         try:
             source, fields = self._request_fields()
             fields = dict(fields, prompt=fields.get("prompt") or "-")
-            request = EditRequest(image=document.composite_for_edit(source),
+            request = EditRequest(image=document.picture_for_edit(source),
                                   mask=document.selection.edit_coverage(), **fields)
         except Exception:  # noqa: BLE001 - no source (e.g. no active layer): nothing cached
             self.state_changed.emit(None)
