@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
-import time
 
 import numpy as np
 import pytest
+from thread_engine import ServedApp
 
 from rfedit_desktop.engine.request import EditRequest
 from rfedit_desktop.protocol.client import EngineClient
@@ -29,7 +28,6 @@ STEPS = 4
 
 @pytest.fixture(scope="module")
 def ray_engine():
-    import uvicorn
     from ray import serve
 
     from rfedit_desktop.server.app import create_app
@@ -39,18 +37,9 @@ def ray_engine():
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         host = RayHost(ModelChoice("demo"), min_replicas=2, max_replicas=2, connect=False)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        server = uvicorn.Server(uvicorn.Config(create_app(host, TOKEN), log_level="error",
-                                               lifespan="off"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", host
-        server.should_exit = True
-        thread.join(10)
+        served = ServedApp(create_app(host, TOKEN))
+        yield served.url, host
+        served.stop()
         host.close()
         serve.shutdown()
     finally:

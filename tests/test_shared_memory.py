@@ -15,13 +15,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_server import raw_http
-from thread_engine import ThreadEngine
+from thread_engine import ServedApp, ThreadEngine
 
 from rfedit_desktop.engine.request import EditRequest, EditResult
 from rfedit_desktop.protocol import PROTOCOL_VERSION, codec, shm
@@ -166,25 +165,12 @@ def test_the_server_opens_only_private_segments_of_this_protocol(engine, tmp_pat
 
 
 def test_an_engine_without_shared_memory_refuses_segments_and_gets_bodies() -> None:
-    import socket
-    import threading
-
-    import uvicorn
-
     from rfedit_desktop.server.app import create_app
     from rfedit_desktop.server.engine_host import EngineHost
 
     host = EngineHost(ModelChoice("tiny"), backend=Mirror())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    server = uvicorn.Server(uvicorn.Config(create_app(host, TOKEN), log_level="error",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    served = ServedApp(create_app(host, TOKEN))
+    url = served.url
     try:
         segment = shm.Segment(shm.GRAIN)
         try:
@@ -199,8 +185,7 @@ def test_an_engine_without_shared_memory_refuses_segments_and_gets_bodies() -> N
         assert np.array_equal(result.image, 255 - picture(6, 30, 20).repeat(2, 0).repeat(2, 1))
         assert own_segments() == before
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
         host.close()
 
 

@@ -13,30 +13,41 @@ from rfedit_desktop.protocol.client import EngineClient
 from rfedit_desktop.protocol.model_choice import ModelChoice
 
 
-class ThreadEngine:
-    """An engine link to a server running in a thread of this process."""
+class ServedApp:
+    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a thread of this process."""
 
-    def __init__(self, backend) -> None:
+    def __init__(self, app) -> None:
         import socket
 
         import uvicorn
 
-        from rfedit_desktop.server.app import create_app
-        from rfedit_desktop.server.engine_host import EngineHost
-
-        self.host = EngineHost(ModelChoice("tiny"), backend=backend)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
-        app = create_app(self.host, "t0k3n", client_paths=True, shared_memory=True)  # as --local
-        config = uvicorn.Config(app, log_level="error", lifespan="off")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True)
         self.thread.start()
         while not self.server.started:
             time.sleep(0.01)
-        self._client = EngineClient(f"http://127.0.0.1:{sock.getsockname()[1]}", "t0k3n")
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class ThreadEngine:
+    """An engine link to a server running in a thread of this process."""
+
+    def __init__(self, backend) -> None:
+        from rfedit_desktop.server.app import create_app
+        from rfedit_desktop.server.engine_host import EngineHost
+
+        self.host = EngineHost(ModelChoice("tiny"), backend=backend)
+        app = create_app(self.host, "t0k3n", client_paths=True, shared_memory=True)  # as --local
+        self.served = ServedApp(app)
+        self._client = EngineClient(self.served.url, "t0k3n")
 
     def client(self):
         return self._client
@@ -52,6 +63,5 @@ class ThreadEngine:
 
     def stop(self) -> None:
         self._client.close()
-        self.server.should_exit = True
-        self.thread.join(5)
+        self.served.stop()
         self.host.close()
