@@ -8,13 +8,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from edit_inputs import STEPS, request
 from safetensors.torch import save_file
 
 from rfedit_desktop.engine import cache as cache_mod
 from rfedit_desktop.engine.cache import CachedInversion, InversionCache
-from rfedit_desktop.engine.request import EditRequest
-
-STEPS = 4
 
 
 @pytest.fixture(scope="module")
@@ -22,21 +20,6 @@ def engine():
     from rfedit_desktop.engine.session import load_engine
 
     return load_engine("tiny", device="cpu", cache=InversionCache(use_disk=False))
-
-
-def picture(seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:48, 0:64]
-    base = np.stack([x * 4.0, y * 5.0, np.full_like(x, 128.0)], axis=-1)
-    return np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
-
-
-def request(**kw) -> EditRequest:
-    kw.setdefault("image", picture())
-    kw.setdefault("prompt", "a red house")
-    kw.setdefault("steps", STEPS)
-    kw.setdefault("preview_every", 0)
-    return EditRequest(**kw)
 
 
 def forge(path, key: str, tensors: dict[str, torch.Tensor], trajectory="none") -> None:
