@@ -235,6 +235,12 @@ class EditService(QObject):
                 continue
             self._start_thread(self._follow, job, link, name=f"rfedit-job-{job.id}")
 
+    def _wire_request(self, request: Any, link: EngineLink) -> Any:
+        """The request as it is sent (on a job thread): pixels for a window picture, LoRA
+        file names for a remote engine."""
+        request = self._pixels.pixels_for(request)
+        return for_served_engine(request) if isinstance(link, RemoteEngine) else request
+
     def _upload(self, job: Job, link: EngineLink) -> None:
         if job.cancel.is_set():
             return
@@ -242,10 +248,8 @@ class EditService(QObject):
         if job.kind is JobKind.LOAD:
             job.remote_id = client.load(job.payload)
         else:
-            request = self._pixels.pixels_for(job.request)
-            if isinstance(link, RemoteEngine):
-                request = for_served_engine(request)
-            job.remote_id = client.submit(request, _wire_kind(job.kind), job.payload)
+            job.remote_id = client.submit(self._wire_request(job.request, link),
+                                          _wire_kind(job.kind), job.payload)
         if job.cancel.is_set():
             client.cancel(job.remote_id)
 
@@ -297,9 +301,7 @@ class EditService(QObject):
     def _ask(self, job: Job, link: EngineLink) -> None:
         """Thread of a quick question (cache, inversion export/import)."""
         if job.request is not None:
-            job.request = self._pixels.pixels_for(job.request)
-            if isinstance(link, RemoteEngine):
-                job.request = for_served_engine(job.request)
+            job.request = self._wire_request(job.request, link)
         try:
             value = _ask(link.client(), job)
         except EditError as exc:

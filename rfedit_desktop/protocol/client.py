@@ -205,23 +205,26 @@ class EngineClient:
         finally:
             conn.close()
 
+    def _result_body(self, job_id: str) -> EditResult:
+        return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+
     def result(self, job_id: str) -> EditResult:
         pool = self._segments()
         if pool is None:
-            return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+            return self._result_body(job_id)
         length = self._result_guess
         for _ in range(2):  # a segment of the last result's size, else of the size it said
             try:
                 segment = pool.take(length)
             except OSError:  # no room in /dev/shm: the socket carries it
-                return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+                return self._result_body(job_id)
             try:
                 query = urlencode({"segment": segment.name, "size": segment.size})
                 try:
                     answer = self._call("GET", f"/v1/jobs/{job_id}/result?{query}")
                 except SegmentRefused:
                     self.close()  # plain bodies from now on
-                    return codec.decode_result(self._call("GET", f"/v1/jobs/{job_id}/result"))
+                    return self._result_body(job_id)
                 length = int(answer["length"])
                 if answer.get("written"):
                     self._result_guess = length

@@ -32,15 +32,12 @@ class AutosaveRecovery(QObject):
         self.files = files
         self.autosaver = document_io.Autosaver()
         self._autosaved_index: int | None = None
-        self._had_document = window.document is not None
         files.saved.connect(lambda _path: self.autosaver.discard())
         window.document_changed.connect(self._document_replaced)
 
     def _document_replaced(self, _document) -> None:
         self._autosaved_index = None
-        if self._had_document:
-            self.autosaver.discard()  # the recovery copy of the document that is gone
-        self._had_document = True
+        self.autosaver.discard()  # the recovery copy of the document that is gone (if any)
 
     def autosave_now(self) -> str | None:
         """Write a recovery copy when there are changes since the last one; returns its path."""
